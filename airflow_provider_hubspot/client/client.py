@@ -1,0 +1,112 @@
+"""``HubSpotClient``: the Airflow-free entry point that ties auth, transport and API families together."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from airflow_provider_hubspot.client.auth import Auth
+from airflow_provider_hubspot.client.contacts import ContactsAPI
+from airflow_provider_hubspot.client.editions import Edition
+from airflow_provider_hubspot.client.transport import Transport, normalize_base_url
+
+
+class HubSpotClient:
+    """A HubSpot API client: one session, one pacing budget, one retry policy for every call.
+
+    :param access_token: private-app token, service key or OAuth access token.
+    :param base_url: API base URL; empty means ``https://api.hubapi.com``.
+    :param api_version: ``2026-03`` (default), any ``YYYY-MM``, ``v3`` or ``v1``.
+    :param client_id: OAuth client id (refresh is automatic with ``client_secret`` + ``refresh_token``).
+    :param client_secret: OAuth client secret.
+    :param refresh_token: OAuth refresh token.
+    :param developer_api_key: developer key for timeline event-type/template management.
+    :param rate_limit: requests per ``rate_limit_interval`` seconds (HubSpot: 100, or 190 for
+        Professional/Enterprise).
+    :param rate_limit_interval: HubSpot's rolling window in seconds (10).
+    :param search_rate_limit: search requests per second (4).
+    :param max_retries: retries of one request on 429/5xx/timeouts/resets.
+    :param timeout: seconds to wait for connect and each read.
+    :param pool_size: HTTP connections kept open (at least the concurrency you use).
+    :param on_new_secret: called with every secret value (and refreshed tokens), e.g. Airflow's
+        ``mask_secret``.
+    """
+
+    def __init__(
+        self,
+        access_token: str | None = None,
+        *,
+        base_url: str | None = None,
+        api_version: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        refresh_token: str | None = None,
+        developer_api_key: str | None = None,
+        legacy_hapikey: str | None = None,
+        allow_legacy_hapikey: bool = False,
+        rate_limit: int = 100,
+        rate_limit_interval: float = 10.0,
+        search_rate_limit: int = 4,
+        max_retries: int = 6,
+        timeout: float = 60.0,
+        pool_size: int = 16,
+        on_new_secret: Callable[[str], None] | None = None,
+        **transport_options: Any,
+    ) -> None:
+        self.edition = Edition.parse(api_version)
+        self.auth = Auth(
+            access_token=access_token,
+            client_id=client_id,
+            client_secret=client_secret,
+            refresh_token=refresh_token,
+            developer_api_key=developer_api_key,
+            legacy_hapikey=legacy_hapikey,
+            allow_legacy_hapikey=allow_legacy_hapikey,
+        )
+        self.transport = Transport(
+            normalize_base_url(base_url),
+            self.auth,
+            rate_limit=rate_limit,
+            rate_limit_interval=rate_limit_interval,
+            search_rate_limit=search_rate_limit,
+            max_retries=max_retries,
+            timeout=timeout,
+            pool_size=pool_size,
+            on_new_secret=on_new_secret,
+            **transport_options,
+        )
+        self._init_families()
+
+    @property
+    def base_url(self) -> str:
+        return self.transport.base_url
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Requests sent, retries taken, 429s received and token refreshes so far."""
+        return self.transport.stats.as_dict()
+
+    def with_edition(self, api_version: str | None) -> HubSpotClient:
+        """A view of this client in another edition, sharing session, pacing and credentials."""
+        if api_version is None or Edition.parse(api_version) == self.edition:
+            return self
+        clone = object.__new__(HubSpotClient)
+        clone.__dict__.update(self.__dict__)
+        clone.edition = Edition.parse(api_version)
+        clone._init_families()
+        return clone
+
+    def _init_families(self) -> None:
+        self.contacts = ContactsAPI(self.transport, self.edition)
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> HubSpotClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"HubSpotClient(base_url={self.base_url!r}, api_version={str(self.edition)!r}, auth={self.auth!r})"

@@ -1,0 +1,435 @@
+"""The one request path every HubSpot call takes.
+
+Session reuse, timeouts, credentials, pacing, retries (tenacity), defensive body parsing, error
+mapping, redaction of secrets and logging all live here, so API-family modules only say *what* to
+call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from airflow_provider_hubspot.client.auth import Auth
+from airflow_provider_hubspot.client.errors import (
+    HubSpotAuthError,
+    HubSpotConfigError,
+    HubSpotConflictError,
+    HubSpotConnectionError,
+    HubSpotDailyLimitError,
+    HubSpotError,
+    HubSpotMissingScopesError,
+    HubSpotNotFoundError,
+    HubSpotRateLimitError,
+    HubSpotServerError,
+    HubSpotValidationError,
+)
+from airflow_provider_hubspot.client.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.hubapi.com"
+USER_AGENT = "airflow-provider-hubspot"
+_TRANSIENT_STATUSES = {423, 477, 500, 502, 503, 504, 520, 521, 522, 523, 524}
+_TAG_RE = re.compile(r"<[^>]+>")
+
+
+@dataclass
+class TransportStats:
+    """Counters of one client's traffic (thread-safe increments via :meth:`add`)."""
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    refreshes: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + amount)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "requests": self.requests,
+            "retries": self.retries,
+            "rate_limited": self.rate_limited,
+            "refreshes": self.refreshes,
+        }
+
+
+@dataclass
+class Response:
+    """A successful HubSpot response: status, parsed body (``None`` when empty) and headers."""
+
+    status: int
+    body: Any
+    headers: Mapping[str, str]
+
+    @property
+    def correlation_id(self) -> str | None:
+        return self.headers.get("X-HubSpot-Correlation-Id")
+
+
+def normalize_base_url(host: str | None, *, schema: str | None = None, port: int | None = None) -> str:
+    """Build the API base URL from a connection's host (full URL or bare hostname), schema and port."""
+    host = (host or "").strip().rstrip("/")
+    if not host:
+        return DEFAULT_BASE_URL
+    if "://" not in host:
+        scheme = (schema or "").strip().lower() or "https"
+        if scheme not in ("http", "https"):
+            raise HubSpotConfigError(
+                f"Connection schema {schema!r} is not an HTTP scheme: use 'https' (or 'http' for the "
+                "local emulator), or put a full URL such as https://api.hubapi.com in the host field."
+            )
+        host = f"{scheme}://{host}" + (f":{port}" if port else "")
+    parts = urlsplit(host)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise HubSpotConfigError(
+            f"Connection host {host!r} is not a valid URL: use e.g. https://api.hubapi.com or "
+            "http://127.0.0.1:8765 (emulator), or leave it empty for HubSpot's default."
+        )
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise HubSpotConfigError(f"Connection host {host!r} has an invalid port.") from None
+    return host
+
+
+class Transport:
+    """Sends HubSpot requests with pacing, retries and error mapping.
+
+    :param base_url: API base URL (``https://api.hubapi.com`` or the emulator's loopback URL).
+    :param auth: credentials.
+    :param rate_limit: requests per ``rate_limit_interval`` seconds to pace to.
+    :param rate_limit_interval: length of HubSpot's rolling window in seconds.
+    :param search_rate_limit: search requests per second (separate HubSpot limit).
+    :param max_retries: retries of one request on transient failures (not counting the first try).
+    :param timeout: seconds to wait for connect and for each read.
+    :param backoff_base: first backoff in seconds for 5xx/timeouts (doubles per attempt, jittered).
+    :param backoff_max: cap of one backoff wait in seconds.
+    :param pool_size: HTTP connections kept per host (>= the concurrency you use).
+    :param sleep: sleep function for retry waits and pacing (injectable for tests).
+    :param clock: monotonic clock for pacing (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: Auth,
+        *,
+        rate_limit: int = 100,
+        rate_limit_interval: float = 10.0,
+        search_rate_limit: int = 4,
+        max_retries: int = 6,
+        timeout: float = 60.0,
+        backoff_base: float = 1.0,
+        backoff_max: float = 60.0,
+        pool_size: int = 16,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        session: requests.Session | None = None,
+        on_new_secret: Callable[[str], None] | None = None,
+    ) -> None:
+        if max_retries < 0:
+            raise HubSpotConfigError(f"max_retries must be >= 0, got {max_retries!r}")
+        if timeout <= 0:
+            raise HubSpotConfigError(f"timeout must be positive, got {timeout!r}")
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self.max_retries = max_retries
+        self.timeout = timeout
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self._sleep = sleep
+        self.limiter = RateLimiter(rate_limit, rate_limit_interval, sleep=sleep, clock=clock)
+        self.search_limiter = RateLimiter(search_rate_limit, 1.0, sleep=sleep, clock=clock)
+        self.stats = TransportStats()
+        self.session = session or requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(pool_size, 4), max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+        self._secrets: set[str] = set(auth.secrets())
+        self._on_new_secret = on_new_secret
+        auth.on_new_secret = self._register_secret
+        for secret in self._secrets:
+            if on_new_secret:
+                on_new_secret(secret)
+
+    # -- public -----------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+        json_body: Any = None,
+        developer: bool = False,
+        search: bool = False,
+        retry: bool = True,
+    ) -> Response:
+        """Send one request, retrying transient failures; return the response or raise HubSpotError.
+
+        :param method: HTTP method.
+        :param path: path below the base URL, starting with ``/``.
+        :param params: query parameters (a list of pairs for repeated names such as ``vid``).
+        :param json_body: JSON payload.
+        :param developer: authenticate with the developer API key (app-management calls).
+        :param search: pace with the search limiter instead of the ten-secondly one.
+        :param retry: retry transient failures (429, 5xx, timeouts, resets).
+        """
+        attempts = self.max_retries + 1 if retry else 1
+        retrying = Retrying(
+            stop=stop_after_attempt(attempts),
+            retry=retry_if_exception(lambda exc: isinstance(exc, HubSpotError) and exc.retryable),
+            wait=self._wait,
+            sleep=self._sleep,
+            before_sleep=self._before_retry,
+            reraise=True,
+        )
+        return retrying(self._send, method, path, params, json_body, developer, search)
+
+    def post_form(self, path: str, form: dict[str, str]) -> Any:
+        """POST a form (OAuth token endpoint): no pacing, no auth header, one retry path."""
+        retrying = Retrying(
+            stop=stop_after_attempt(min(self.max_retries, 3) + 1),
+            retry=retry_if_exception(lambda exc: isinstance(exc, HubSpotError) and exc.retryable),
+            wait=self._wait,
+            sleep=self._sleep,
+            before_sleep=self._before_retry,
+            reraise=True,
+        )
+        return retrying(self._send_form, path, form)
+
+    def redact(self, text: str) -> str:
+        """Replace every known secret in ``text`` with ``***``."""
+        for secret in self._secrets:
+            if secret and secret in text:
+                text = text.replace(secret, "***")
+        return text
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _register_secret(self, secret: str) -> None:
+        self._secrets.add(secret)
+        self.stats.add("refreshes")
+        if self._on_new_secret:
+            self._on_new_secret(secret)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: Any,
+        json_body: Any,
+        developer: bool,
+        search: bool,
+    ) -> Response:
+        replayed = False
+        while True:
+            headers: dict[str, str] = {}
+            query: dict[str, Any] = {}
+            generation = self.auth.generation()
+            self.auth.apply(headers, query, developer=developer, post_form=self.post_form)
+            (self.search_limiter if search else self.limiter).acquire()
+            raw = self._http(method, path, params=_merge_params(params, query), json_body=json_body,
+                             headers=headers)
+            if not search:
+                self.limiter.update_from_headers(raw.headers)
+            try:
+                return self._parse(raw, method, path)
+            except HubSpotAuthError as exc:
+                expired = exc.category == "EXPIRED_AUTHENTICATION"
+                if expired and not developer and not replayed and self.auth.can_refresh:
+                    log.info("HubSpot access token expired; refreshing once and replaying %s %s",
+                             method, path)
+                    self.auth.refresh(self.post_form, seen_generation=generation)
+                    replayed = True
+                    continue
+                raise
+
+    def _send_form(self, path: str, form: dict[str, str]) -> Any:
+        raw = self._http("POST", path, data=form, headers={"Accept": "application/json"})
+        return self._parse(raw, "POST", path).body
+
+    def _http(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json_body: Any = None,
+        data: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> requests.Response:
+        self.stats.add("requests")
+        url = self.base_url + path
+        try:
+            return self.session.request(
+                method,
+                url,
+                params=params,
+                data=json.dumps(json_body).encode() if json_body is not None else data,
+                headers={**(headers or {}),
+                         **({"Content-Type": "application/json"} if json_body is not None else {})},
+                timeout=self.timeout,
+            )
+        except requests.Timeout as exc:
+            raise HubSpotConnectionError(
+                f"no answer within {self.timeout:g} s ({type(exc).__name__})", request=f"{method} {path}"
+            ) from None
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            reason = self.redact(str(exc).split("(Caused by")[-1].strip(" )"))[:200]
+            raise HubSpotConnectionError(
+                f"connection failed or was reset: {reason}", request=f"{method} {path}"
+            ) from None
+
+    def _parse(self, raw: requests.Response, method: str, path: str) -> Response:
+        status = raw.status_code
+        request = f"{method} {path}"
+        text = raw.text if raw.content else ""
+        body = _decode(text, raw.headers.get("Content-Type", ""))
+        if 200 <= status < 300:
+            if isinstance(body, _Unreadable):
+                raise HubSpotServerError(
+                    f"HubSpot answered {status} with a body that is not valid JSON: {body.excerpt!r}",
+                    status=status,
+                    correlation_id=raw.headers.get("X-HubSpot-Correlation-Id"),
+                    request=request,
+                )
+            return Response(status, body, raw.headers)
+        raise self._error(status, body, raw.headers, request)
+
+    def _error(self, status: int, body: Any, headers: Mapping[str, str], request: str) -> HubSpotError:
+        info = body if isinstance(body, dict) else {}
+        message = info.get("message") or info.get("error_description")
+        if isinstance(body, _Unreadable):
+            message = message or body.excerpt
+        message = self.redact(str(message or f"HTTP {status} with no message"))
+        category = (
+            info.get("category") or info.get("policyName") or info.get("error") or info.get("status")
+        )
+        if category == "error":
+            category = None
+        kwargs: dict[str, Any] = {
+            "status": status,
+            "category": category,
+            "correlation_id": info.get("correlationId") or headers.get("X-HubSpot-Correlation-Id"),
+            "request": request,
+            "body": _redact_body(body, self.redact) if isinstance(body, (dict, list)) else None,
+        }
+        retry_after = _retry_after(headers)
+        if status == 429:
+            self.stats.add("rate_limited")
+            if category == "DAILY" or "daily limit" in message.lower():
+                return HubSpotDailyLimitError(
+                    f"{message} The account's daily API allowance is used up; it resets at midnight in "
+                    "the HubSpot account's time zone.",
+                    **kwargs,
+                )
+            return HubSpotRateLimitError(message, retry_after=retry_after, **kwargs)
+        if status in _TRANSIENT_STATUSES or status >= 500:
+            return HubSpotServerError(message, retry_after=retry_after, **kwargs)
+        if status == 401:
+            return HubSpotAuthError(message, **kwargs)
+        if status == 403:
+            return HubSpotMissingScopesError(message, **kwargs)
+        if status == 404:
+            return HubSpotNotFoundError(message, **kwargs)
+        if status == 409:
+            return HubSpotConflictError(message, **kwargs)
+        return HubSpotValidationError(message, **kwargs)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        attempt = state.attempt_number
+        jitter = random.uniform(0, 0.25)
+        if isinstance(exc, HubSpotRateLimitError):
+            if exc.retry_after is not None:
+                wait = exc.retry_after + jitter
+            elif exc.category == "SECONDLY":
+                wait = 1.0 + jitter
+            else:  # TEN_SECONDLY_ROLLING or an unknown policy: wait one window
+                wait = self.limiter.interval * (1 + jitter)
+            (self.search_limiter if exc.category == "SECONDLY" else self.limiter).pause(wait)
+            return wait
+        if isinstance(exc, HubSpotServerError) and exc.status == 423:
+            return 2.0 + jitter
+        if isinstance(exc, HubSpotServerError) and exc.retry_after is not None:
+            return min(exc.retry_after, self.backoff_max) + jitter
+        base = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
+        return base / 2 + random.uniform(0, base / 2)
+
+    def _before_retry(self, state: RetryCallState) -> None:
+        self.stats.add("retries")
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.warning("Retrying after %s (attempt %d of %d, waiting %.1f s)", exc, state.attempt_number,
+                    self.max_retries + 1, wait)
+
+
+class _Unreadable:
+    """A body we could not parse (HTML error page, truncated JSON)."""
+
+    def __init__(self, text: str) -> None:
+        stripped = _TAG_RE.sub(" ", text)
+        self.excerpt = " ".join(stripped.split())[:200]
+
+
+def _decode(text: str, content_type: str) -> Any:
+    stripped = text.strip()
+    if not stripped:
+        return None
+    if stripped == "SUCCESS":  # v1 merge answers the literal text with a JSON content type
+        return "SUCCESS"
+    try:
+        return json.loads(stripped)
+    except ValueError:
+        return _Unreadable(text)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _merge_params(params: Any, extra: dict[str, Any]) -> Any:
+    if not extra:
+        return params
+    if params is None:
+        return extra
+    if isinstance(params, Mapping):
+        return {**params, **extra}
+    return [*params, *extra.items()]
+
+
+def _redact_body(body: Any, redact: Callable[[str], str]) -> Any:
+    if isinstance(body, dict):
+        return {k: _redact_body(v, redact) for k, v in body.items()}
+    if isinstance(body, list):
+        return [_redact_body(v, redact) for v in body]
+    if isinstance(body, str):
+        return redact(body)
+    return body

@@ -1,0 +1,51 @@
+"""Provider metadata read by Airflow's providers manager (entry point ``apache_airflow_provider``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_hubspot.connection_fields import provider_conn_fields, provider_ui_field_behaviour
+
+PACKAGE = "airflow_provider_hubspot"
+INTEGRATION = "HubSpot"
+
+
+def _modules(kind: str, names: list[str]) -> list[dict[str, Any]]:
+    """The modules of one kind that this installation ships (the list grows with the provider)."""
+    folder = Path(__file__).parent / kind
+    present = [f"{PACKAGE}.{kind}.{name}" for name in names if (folder / f"{name}.py").exists()]
+    return [{"integration-name": INTEGRATION, "python-modules": present}] if present else []
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Return the provider's metadata in the shape of Airflow's ``provider_info.schema.json``."""
+    from airflow_provider_hubspot import __version__
+
+    return {
+        "package-name": "airflow-provider-hubspot",
+        "name": "HubSpot",
+        "description": "Batch contact syncs, list membership, merges, timeline events and sensors for "
+        "`HubSpot <https://www.hubspot.com/>`__, with a local HubSpot emulator for offline tests.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": INTEGRATION,
+                "external-doc-url": "https://developers.hubspot.com/docs/api/overview",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": _modules("hooks", ["hubspot"]),
+        "operators": _modules("operators", ["contacts", "lists", "timeline"]),
+        "sensors": _modules("sensors", ["lifecycle", "forms"]),
+        "triggers": _modules("triggers", ["lifecycle", "forms"]),
+        "connection-types": [
+            {
+                "connection-type": "hubspot",
+                "hook-class-name": f"{PACKAGE}.hooks.hubspot.HubSpotHook",
+                "hook-name": "HubSpot",
+                "conn-fields": provider_conn_fields(),
+                "ui-field-behaviour": provider_ui_field_behaviour(),
+            }
+        ],
+    }

@@ -1,0 +1,158 @@
+"""``HubSpotHook``: turns an Airflow ``hubspot`` connection into a :class:`HubSpotClient`."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from airflow_provider_hubspot._compat import BaseHook, mask_secret
+from airflow_provider_hubspot.client import HubSpotClient, HubSpotConfigError, HubSpotError
+from airflow_provider_hubspot.client.errors import (
+    HubSpotAuthError,
+    HubSpotConnectionError,
+    HubSpotMissingScopesError,
+)
+from airflow_provider_hubspot.connection_fields import EXTRA_FIELDS, SECRET_EXTRAS, UI_FIELD_BEHAVIOUR
+
+
+class HubSpotHook(BaseHook):
+    """Interact with HubSpot through one paced, retrying client.
+
+    The connection's password is the access token (private-app token, service key or OAuth access
+    token); the host is the API base URL (empty for ``https://api.hubapi.com``). Extras:
+    ``api_version``, ``rate_limit``, ``client_id`` / ``client_secret`` / ``refresh_token`` (OAuth
+    refresh), ``developer_api_key``, ``max_retries``, ``timeout``.
+
+    :param hubspot_conn_id: the Airflow connection id.
+    :param api_version: overrides the connection's ``api_version`` (``2026-03``, ``v3``, ``v1``...).
+    """
+
+    conn_name_attr = "hubspot_conn_id"
+    default_conn_name = "hubspot_default"
+    conn_type = "hubspot"
+    hook_name = "HubSpot"
+
+    def __init__(self, hubspot_conn_id: str = default_conn_name, api_version: str | None = None) -> None:
+        super().__init__()
+        self.hubspot_conn_id = hubspot_conn_id
+        self.api_version = api_version
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Extra fields of the connection form (Airflow 2.x; Airflow 3 reads provider info)."""
+        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import IntegerField, PasswordField, StringField
+
+        widgets: dict[str, Any] = {}
+        for name, (label, kind, _default, description, sensitive) in EXTRA_FIELDS.items():
+            if sensitive:
+                widgets[name] = PasswordField(lazy_gettext(label), widget=BS3PasswordFieldWidget(),
+                                              description=description)
+            elif kind == "integer":
+                widgets[name] = IntegerField(lazy_gettext(label), widget=BS3TextFieldWidget(),
+                                             description=description)
+            else:
+                widgets[name] = StringField(lazy_gettext(label), widget=BS3TextFieldWidget(),
+                                            description=description)
+        return widgets
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Field relabelling and hiding for the connection form (Airflow 2.x)."""
+        return UI_FIELD_BEHAVIOUR
+
+    @cached_property
+    def client(self) -> HubSpotClient:
+        return self.client_from_connection(self.get_connection(self.hubspot_conn_id), self.api_version)
+
+    def get_conn(self) -> HubSpotClient:
+        """Return the (cached) :class:`HubSpotClient` for this connection."""
+        return self.client
+
+    @staticmethod
+    def client_from_connection(conn: Any, api_version: str | None = None, **overrides: Any) -> HubSpotClient:
+        """Build a client from a connection object (sync or async lookup; also used by triggers)."""
+        extras = _extras(conn)
+        token = conn.password or extras.get("access_token")
+        for secret in [token, *(extras.get(name) for name in SECRET_EXTRAS)]:
+            if secret:
+                mask_secret(secret)
+        if conn.password is not None and not str(conn.password).strip() and not extras.get("refresh_token"):
+            raise HubSpotConfigError(
+                f"Connection {conn.conn_id!r} has an empty access token: put a private-app token or "
+                "service key in the password field, or configure OAuth extras."
+            )
+        options: dict[str, Any] = {
+            "base_url": _base_url(conn),
+            "api_version": api_version or extras.get("api_version"),
+            "client_id": extras.get("client_id"),
+            "client_secret": extras.get("client_secret"),
+            "refresh_token": extras.get("refresh_token"),
+            "developer_api_key": extras.get("developer_api_key"),
+            "legacy_hapikey": extras.get("legacy_hapikey"),
+            "allow_legacy_hapikey": _bool(extras.get("allow_legacy_hapikey")),
+            "on_new_secret": mask_secret,
+        }
+        for name, minimum in (("rate_limit", 1), ("max_retries", 0), ("timeout", 1), ("search_rate_limit", 1)):
+            if extras.get(name) not in (None, ""):
+                options[name] = _number(conn.conn_id, name, extras[name], minimum)
+        if extras.get("rate_limit_interval") not in (None, ""):
+            options["rate_limit_interval"] = float(extras["rate_limit_interval"])
+        options.update(overrides)
+        return HubSpotClient(token, **options)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Make one cheap authenticated call and say plainly what is wrong, if anything."""
+        try:
+            client = self.get_conn()
+            if client.edition.is_v1:
+                client.transport.request("GET", "/contacts/v1/lists/all/contacts/all",
+                                         params={"count": 1}, retry=False)
+            else:
+                client.transport.request("GET", client.edition.crm_objects("contacts"),
+                                         params={"limit": 1}, retry=False)
+        except HubSpotConfigError as exc:
+            return False, f"Connection is misconfigured: {exc}"
+        except HubSpotAuthError as exc:
+            return False, f"HubSpot rejected the credentials (check the access token or OAuth settings): {exc}"
+        except HubSpotMissingScopesError as exc:
+            scopes = ", ".join(exc.required_scopes) or "crm.objects.contacts.read"
+            return False, f"The token is valid but lacks a scope ({scopes}): {exc}"
+        except HubSpotConnectionError as exc:
+            return False, f"HubSpot is unreachable at {self.get_conn().base_url}: {exc}"
+        except HubSpotError as exc:
+            return False, f"HubSpot answered with an error: {exc}"
+        return True, f"Connected to HubSpot at {client.base_url} (api_version {client.edition})."
+
+
+def _extras(conn: Any) -> dict[str, Any]:
+    raw = conn.extra_dejson if hasattr(conn, "extra_dejson") else {}
+    extras: dict[str, Any] = {}
+    for key, value in (raw or {}).items():
+        extras[key.removeprefix("extra__hubspot__")] = value
+    return extras
+
+
+def _base_url(conn: Any) -> str | None:
+    from airflow_provider_hubspot.client.transport import normalize_base_url
+
+    if not conn.host:
+        return None
+    return normalize_base_url(conn.host, schema=conn.schema, port=conn.port)
+
+
+def _number(conn_id: str, name: str, value: Any, minimum: int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise HubSpotConfigError(
+            f"Connection {conn_id!r}: extra {name!r} must be a whole number, got {value!r}."
+        ) from None
+    if number < minimum:
+        raise HubSpotConfigError(f"Connection {conn_id!r}: extra {name!r} must be >= {minimum}, got {number}.")
+    return number
+
+
+def _bool(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
