@@ -35,6 +35,15 @@ except ImportError:  # Airflow 2.11
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 
+def mask_secret_locally(secret: str) -> None:
+    """Register a secret with this process's masker only (safe inside the triggerer's event loop)."""
+    try:
+        from airflow.sdk._shared.secrets_masker.secrets_masker import mask_secret as local_mask
+    except ImportError:  # Airflow 2.11: the masker is process-local anyway
+        local_mask = mask_secret
+    local_mask(secret)
+
+
 async def aget_connection(conn_id: str) -> Any:
     """Resolve a connection without blocking the triggerer's event loop."""
     getter = getattr(BaseHook, "aget_connection", None)
@@ -70,4 +79,5 @@ __all__ = [
     "aget_connection",
     "default_deferrable",
     "mask_secret",
+    "mask_secret_locally",
 ]

@@ -8,6 +8,10 @@ from typing import Any
 from airflow_provider_hubspot.client.auth import Auth
 from airflow_provider_hubspot.client.contacts import ContactsAPI
 from airflow_provider_hubspot.client.editions import Edition
+from airflow_provider_hubspot.client.forms import FormsAPI
+from airflow_provider_hubspot.client.lifecycle import LifecycleAPI
+from airflow_provider_hubspot.client.lists import ListsAPI
+from airflow_provider_hubspot.client.timeline import TimelineAPI
 from airflow_provider_hubspot.client.transport import Transport, normalize_base_url
 
 
@@ -98,6 +102,10 @@ class HubSpotClient:
 
     def _init_families(self) -> None:
         self.contacts = ContactsAPI(self.transport, self.edition)
+        self.lists = ListsAPI(self.transport, self.edition)
+        self.timeline = TimelineAPI(self.transport, self.edition)
+        self.lifecycle = LifecycleAPI(self.transport)
+        self.forms = FormsAPI(self.transport)
 
     def close(self) -> None:
         self.transport.close()

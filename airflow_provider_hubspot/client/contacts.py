@@ -288,6 +288,7 @@ class ContactsAPI:
         max_concurrency: int = 1,
         on_batch: Callable[[list[Record], BatchOutcome], None] | None = None,
         runner_hook: Callable[[BatchRunner[list[Record]]], None] | None = None,
+        dry_run: bool = False,
     ) -> BatchOutcome:
         """Create or update contacts in batches; return per-record outcomes.
 
@@ -301,6 +302,7 @@ class ContactsAPI:
         :param on_batch: called after each batch with its records and outcome (progress reporting).
         :param runner_hook: receives the :class:`BatchRunner` before it starts (to read ``unsent`` on
             failure).
+        :param dry_run: validate and count (``would_write``) without sending anything.
         """
         id_property = "vid" if id_property in ("vid", "id", "hs_object_id", "record_id") else id_property
         if self.edition.is_v1 and id_property not in ("email", "vid"):
@@ -327,7 +329,10 @@ class ContactsAPI:
 
         def run_one(batch: list[Record]) -> BatchOutcome:
             outcome = BatchOutcome()
-            send(batch, id_property, outcome)
+            if dry_run:
+                outcome.count("would_write", len(batch))
+            else:
+                send(batch, id_property, outcome)
             return outcome
 
         runner: BatchRunner[list[Record]] = BatchRunner(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
@@ -71,13 +72,19 @@ class HubSpotHook(BaseHook):
         return self.client
 
     @staticmethod
-    def client_from_connection(conn: Any, api_version: str | None = None, **overrides: Any) -> HubSpotClient:
-        """Build a client from a connection object (sync or async lookup; also used by triggers)."""
+    def client_from_connection(
+        conn: Any, api_version: str | None = None, *, mask: Callable[[str], None] | None = None, **overrides: Any
+    ) -> HubSpotClient:
+        """Build a client from a connection object (sync or async lookup; also used by triggers).
+
+        :param mask: registers secrets with Airflow's masker (triggers pass a loop-safe one).
+        """
+        mask = mask or mask_secret
         extras = _extras(conn)
         token = conn.password or extras.get("access_token")
         for secret in [token, *(extras.get(name) for name in SECRET_EXTRAS)]:
             if secret:
-                mask_secret(secret)
+                mask(secret)
         if conn.password is not None and not str(conn.password).strip() and not extras.get("refresh_token"):
             raise HubSpotConfigError(
                 f"Connection {conn.conn_id!r} has an empty access token: put a private-app token or "
@@ -92,7 +99,7 @@ class HubSpotHook(BaseHook):
             "developer_api_key": extras.get("developer_api_key"),
             "legacy_hapikey": extras.get("legacy_hapikey"),
             "allow_legacy_hapikey": _bool(extras.get("allow_legacy_hapikey")),
-            "on_new_secret": mask_secret,
+            "on_new_secret": mask,
         }
         for name, minimum in (("rate_limit", 1), ("max_retries", 0), ("timeout", 1), ("search_rate_limit", 1)):
             if extras.get(name) not in (None, ""):

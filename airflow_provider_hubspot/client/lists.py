@@ -1,0 +1,192 @@
+"""Contact lists: v1 (``/contacts/v1/lists``, answering 404 since 2026-04-30) and ILS lists
+(``/crm/v3/lists`` or ``/crm/lists/<YYYY-MM>``), with legacy-id mapping between the two."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from airflow_provider_hubspot.client.batching import chunked
+from airflow_provider_hubspot.client.editions import Edition
+from airflow_provider_hubspot.client.errors import HubSpotConfigError, HubSpotError, HubSpotNotFoundError
+from airflow_provider_hubspot.client.paging import CURSOR, HAS_MORE, OFFSET, TIME_OFFSET, VID_OFFSET, paginate
+from airflow_provider_hubspot.client.transport import Transport
+
+V1_ADD_LIMIT = 500
+#: Per-request membership limit of the ILS API is not documented; 250 matches its page size.
+MODERN_ADD_LIMIT = 250
+
+
+class ListIdError(HubSpotConfigError):
+    """A list id from the other generation (v1 legacy id vs ILS id), or a dynamic list."""
+
+
+class ListsAPI:
+    """List calls in the client's edition."""
+
+    def __init__(self, transport: Transport, edition: Edition) -> None:
+        self.transport = transport
+        self.edition = edition
+
+    # -- one list ------------------------------------------------------------------------------
+
+    def get(self, list_id: str | int) -> dict[str, Any]:
+        """Return the list object (v1 shape, or the ILS ``list`` object)."""
+        if self.edition.is_v1:
+            return self.transport.request("GET", f"/contacts/v1/lists/{list_id}").body
+        body = self.transport.request("GET", f"{self.edition.crm_lists}/{list_id}").body or {}
+        return body.get("list", body)
+
+    def create(self, name: str, *, dynamic: bool = False, filters: Any = None,
+               processing_type: str | None = None) -> dict[str, Any]:
+        """Create a list (v1 static/dynamic, or ILS ``MANUAL``/``SNAPSHOT``/``DYNAMIC``)."""
+        if self.edition.is_v1:
+            body = {"name": name, "dynamic": dynamic, "filters": filters or []}
+            return self.transport.request("POST", "/contacts/v1/lists", json_body=body).body
+        payload: dict[str, Any] = {"name": name, "objectTypeId": "0-1",
+                                   "processingType": processing_type or ("DYNAMIC" if dynamic else "MANUAL")}
+        if filters:
+            payload["filterBranch"] = filters
+        body = self.transport.request("POST", self.edition.crm_lists, json_body=payload).body or {}
+        return body.get("list", body)
+
+    def update(self, list_id: str | int, changes: dict[str, Any]) -> Any:
+        """v1: partial update (``name``, ``filters``...); modern: rename with ``{"name": ...}``."""
+        if self.edition.is_v1:
+            return self.transport.request("POST", f"/contacts/v1/lists/{list_id}", json_body=changes).body
+        if set(changes) != {"name"}:
+            raise HubSpotConfigError("ILS lists are renamed with {'name': ...}; filters change through "
+                                     "update-list-filters, which this client does not wrap.")
+        return self.transport.request("PUT", f"{self.edition.crm_lists}/{list_id}/update-list-name",
+                                      params={"listName": changes["name"]}).body
+
+    def delete(self, list_id: str | int) -> None:
+        path = f"/contacts/v1/lists/{list_id}" if self.edition.is_v1 else f"{self.edition.crm_lists}/{list_id}"
+        self.transport.request("DELETE", path)
+
+    def is_dynamic(self, list_obj: dict[str, Any]) -> bool:
+        return bool(list_obj.get("dynamic")) or "DYNAMIC" in (
+            str(list_obj.get("listType", "")).upper(), str(list_obj.get("processingType", "")).upper())
+
+    def get_for_membership(self, list_id: str | int) -> dict[str, Any]:
+        """Get a list that members will be added to: refuse dynamic lists, explain id mix-ups."""
+        try:
+            list_obj = self.get(list_id)
+        except HubSpotNotFoundError as exc:
+            raise self._explain_missing(list_id, exc) from None
+        if self.is_dynamic(list_obj):
+            raise ListIdError(
+                f"List {list_id} ({list_obj.get('name')!r}) is dynamic: HubSpot fills it from its filters and "
+                "refuses manual members. Use a static (v1) / MANUAL or SNAPSHOT (ILS) list."
+            )
+        return list_obj
+
+    def _explain_missing(self, list_id: str | int, exc: HubSpotError) -> HubSpotError:
+        if self.edition.is_v1:
+            return ListIdError(
+                f"List {list_id} was not found by the v1 lists API ({exc.message}). HubSpot switched the v1 "
+                "lists API off on 2026-04-30 (every call answers 404): use a modern api_version (e.g. "
+                "'2026-03') with the list's ILS id; map legacy ids with ListsAPI.legacy_id_mapping().",
+                status=exc.status, correlation_id=exc.correlation_id, request=exc.request)
+        mapped = self.legacy_id_mapping([list_id]).get(str(list_id))
+        if mapped:
+            return ListIdError(
+                f"List id {list_id} is a legacy (v1) list id; the ILS lists API knows this list as {mapped}. "
+                f"Use list_id={mapped}.", status=exc.status, correlation_id=exc.correlation_id,
+                request=exc.request)
+        return HubSpotNotFoundError(f"List {list_id} does not exist (neither as an ILS id nor as a legacy v1 id).",
+                                    status=exc.status, correlation_id=exc.correlation_id, request=exc.request)
+
+    def legacy_id_mapping(self, legacy_ids: Iterable[str | int]) -> dict[str, str]:
+        """Map v1 legacy list ids to ILS list ids (``{legacy: ils}``; unknown ids are absent)."""
+        ids = [str(i) for i in legacy_ids]
+        path = self.edition.crm_lists  # v1 has no mapping endpoint: v1 editions use /crm/v3/lists
+        try:
+            body = self.transport.request("POST", f"{path}/idmapping", json_body=ids).body or {}
+        except HubSpotNotFoundError:
+            return {}
+        return {str(m["legacyListId"]): str(m["listId"]) for m in body.get("legacyListIdsToIdsMapping", [])}
+
+    # -- members ---------------------------------------------------------------------------------
+
+    def add_members(
+        self, list_id: str | int, *, vids: Iterable[Any] = (), emails: Iterable[str] = ()
+    ) -> dict[str, Any]:
+        """v1: add contacts by vid and/or email (500 per request). Returns the merged v1 answer
+        (``updated``, ``discarded``, ``invalidVids``, ``invalidEmails``)."""
+        merged: dict[str, list[Any]] = {"updated": [], "discarded": [], "invalidVids": [], "invalidEmails": []}
+        items = [("vids", int(v)) for v in vids] + [("emails", str(e)) for e in emails]
+        for chunk in chunked(items, V1_ADD_LIMIT):
+            payload = {"vids": [v for k, v in chunk if k == "vids"], "emails": [v for k, v in chunk if k == "emails"]}
+            body = self.transport.request("POST", f"/contacts/v1/lists/{list_id}/add", json_body=payload).body or {}
+            for key in merged:
+                merged[key].extend(body.get(key) or [])
+        return merged
+
+    def remove_members(self, list_id: str | int, record_ids: Iterable[Any]) -> dict[str, Any]:
+        """Remove members by vid (v1) or record id (modern)."""
+        if self.edition.is_v1:
+            merged: dict[str, list[Any]] = {"updated": [], "discarded": []}
+            for chunk in chunked(record_ids, V1_ADD_LIMIT):
+                body = self.transport.request("POST", f"/contacts/v1/lists/{list_id}/remove",
+                                              json_body={"vids": [int(v) for v in chunk]}).body or {}
+                for key in merged:
+                    merged[key].extend(body.get(key) or [])
+            return merged
+        return self._modern_membership(list_id, record_ids, "remove")
+
+    def add_records(self, list_id: str | int, record_ids: Iterable[Any]) -> dict[str, Any]:
+        """Modern: add records by id. Returns ``added``, ``missing`` and ``already_members`` lists."""
+        return self._modern_membership(list_id, record_ids, "add")
+
+    def _modern_membership(self, list_id: str | int, record_ids: Iterable[Any], action: str) -> dict[str, Any]:
+        result: dict[str, list[str]] = {"added": [], "removed": [], "missing": [], "unchanged": []}
+        for chunk in chunked((str(r) for r in record_ids), MODERN_ADD_LIMIT):
+            body = self.transport.request("PUT", f"{self.edition.crm_lists}/{list_id}/memberships/{action}",
+                                          json_body=chunk).body or {}
+            added = [str(i) for i in body.get("recordsIdsAdded") or body.get("recordIdsAdded") or []]
+            removed = [str(i) for i in body.get("recordIdsRemoved") or []]
+            missing = [str(i) for i in body.get("recordIdsMissing") or []]
+            seen = set(added) | set(removed) | set(missing)
+            result["added"] += added
+            result["removed"] += removed
+            result["missing"] += missing
+            result["unchanged"] += [i for i in chunk if i not in seen]
+        return result
+
+    def iter_members(self, list_id: str | int, *, recent: bool = False, page_size: int = 100) -> Iterator[Any]:
+        """Yield the list's contacts (v1) or memberships ``{recordId, membershipTimestamp}`` (modern)."""
+        if self.edition.is_v1:
+            kind = "recent" if recent else "all"
+            params = [("count", min(page_size, 100))]
+
+            def fetch_v1(cursor: dict[str, Any]) -> Any:
+                return self.transport.request("GET", f"/contacts/v1/lists/{list_id}/contacts/{kind}",
+                                              params=params + list(cursor.items())).body
+
+            return paginate(fetch_v1, TIME_OFFSET if recent else VID_OFFSET, "contacts")
+        suffix = "/memberships/join-order" if recent else "/memberships"
+        limit = [("limit", min(page_size, 250))]
+
+        def fetch(cursor: dict[str, Any]) -> Any:
+            return self.transport.request("GET", f"{self.edition.crm_lists}/{list_id}{suffix}",
+                                          params=limit + list(cursor.items())).body
+
+        return paginate(fetch, CURSOR, "results")
+
+    def iter_lists(self, kind: str = "all", *, page_size: int = 250) -> Iterator[Any]:
+        """Yield lists: v1 ``all`` / ``static`` / ``dynamic``; modern: every list (search)."""
+        if self.edition.is_v1:
+            path = "/contacts/v1/lists" + ("" if kind == "all" else f"/{kind}")
+            params = [("count", min(page_size, 250))]
+
+            def fetch_v1(cursor: dict[str, Any]) -> Any:
+                return self.transport.request("GET", path, params=params + list(cursor.items())).body
+
+            return paginate(fetch_v1, OFFSET, "lists")
+
+        def fetch(cursor: dict[str, Any]) -> Any:
+            payload = {"count": min(page_size, 500), "offset": int(cursor.get("offset") or 0)}
+            return self.transport.request("POST", f"{self.edition.crm_lists}/search", json_body=payload).body
+
+        return paginate(fetch, HAS_MORE, "lists")

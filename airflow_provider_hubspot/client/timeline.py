@@ -1,0 +1,150 @@
+"""Timeline events: v1 (``/integrations/v1/{appId}/timeline``), v3 and date-based
+(``/integrators/timeline/<version>``), plus v1 event types (developer key).
+
+Events are immutable and their ids unique per type, so sending an event again is answered with
+400 (v1) / 409 (2026-03) / a 207 error (v3). :meth:`TimelineAPI.create_events` counts those as
+``already_existed``: a retried task never duplicates events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from airflow_provider_hubspot.client.batching import BatchOutcome, BatchRunner, Record, chunked
+from airflow_provider_hubspot.client.editions import Edition
+from airflow_provider_hubspot.client.errors import (
+    HubSpotConfigError,
+    HubSpotConflictError,
+    HubSpotError,
+    HubSpotValidationError,
+)
+from airflow_provider_hubspot.client.transport import Transport
+
+BATCH_LIMIT = 100
+_EXISTS_WORDS = ("already exists", "already been used", "already used", "duplicate", "already exist")
+
+
+def _already_exists(exc: HubSpotError) -> bool:
+    text = exc.message.lower()
+    return isinstance(exc, HubSpotConflictError) or any(word in text for word in _EXISTS_WORDS)
+
+
+class TimelineAPI:
+    """Timeline calls in the client's edition.
+
+    :param app_id: the HubSpot app id (v1 paths and event-type management).
+    """
+
+    def __init__(self, transport: Transport, edition: Edition) -> None:
+        self.transport = transport
+        self.edition = edition
+
+    def _v1(self, app_id: str | int | None) -> str:
+        if app_id in (None, ""):
+            raise HubSpotConfigError("v1 timeline calls need the app id (app_id=) of the HubSpot app that owns "
+                                     "the event type.")
+        return f"/integrations/v1/{app_id}/timeline"
+
+    @property
+    def type_key(self) -> str:
+        """The event field naming its type in this edition."""
+        if self.edition.is_v1:
+            return "eventTypeId"
+        return "eventTemplateId" if self.edition.modern == "v3" else "eventTypeName"
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def create_event(self, event: dict[str, Any], *, app_id: str | int | None = None) -> Any:
+        """Create one event (in this edition's shape)."""
+        path = f"{self._v1(app_id)}/event" if self.edition.is_v1 else f"{self.edition.timeline}/events"
+        return self.transport.request("POST", path, json_body=event).body
+
+    def get_event(self, event_type: str | int, event_id: str, *, app_id: str | int | None = None) -> Any:
+        """Get one event by its type (id / template id) and id."""
+        if self.edition.is_v1:
+            path = f"{self._v1(app_id)}/event/{event_type}/{event_id}"
+        else:
+            path = f"{self.edition.timeline}/events/{event_type}/{event_id}"
+        return self.transport.request("GET", path).body
+
+    def create_events(
+        self,
+        events: Iterable[Record],
+        *,
+        app_id: str | int | None = None,
+        batch_size: int = BATCH_LIMIT,
+        max_concurrency: int = 1,
+        on_batch: Any = None,
+    ) -> BatchOutcome:
+        """Create events in batches; counts ``created`` / ``already_existed``, rejects the rest with reasons.
+
+        Each record's ``data`` is one event in this edition's shape, including its ``id``.
+        """
+        if self.edition.is_v1:
+            self._v1(app_id)
+        size = max(1, min(batch_size, BATCH_LIMIT))
+
+        def send(batch: list[Record]) -> BatchOutcome:
+            outcome = BatchOutcome()
+            self._send_batch(batch, app_id, outcome)
+            return outcome
+
+        runner: BatchRunner[list[Record]] = BatchRunner(
+            send, max_concurrency=max_concurrency,
+            keys=lambda batch: (str(r.data.get("id")) for r in batch))
+        return runner.run(chunked(events, size), on_done=on_batch)
+
+    def _send_batch(self, batch: Sequence[Record], app_id: str | int | None, outcome: BatchOutcome) -> None:
+        events = [r.data for r in batch]
+        try:
+            if self.edition.is_v1:
+                self.transport.request("POST", f"{self._v1(app_id)}/event/batch", json_body={"eventWrappers": events})
+            elif self.edition.modern == "v3":
+                body = self.transport.request("POST", f"{self.edition.timeline}/events/batch/create",
+                                              json_body={"inputs": events}).body or {}
+                if body.get("errors"):
+                    self._one_by_one(batch, app_id, outcome)
+                    return
+            else:
+                self.transport.request("POST", f"{self.edition.timeline}/events/batch", json_body={"inputs": events})
+        except (HubSpotValidationError, HubSpotConflictError):
+            # The batch is rejected whole (a repeated id, or one bad event): settle each event alone.
+            self._one_by_one(batch, app_id, outcome)
+            return
+        outcome.count("created", len(batch))
+
+    def _one_by_one(self, batch: Sequence[Record], app_id: str | int | None, outcome: BatchOutcome) -> None:
+        for record in batch:
+            try:
+                self.create_event(record.data, app_id=app_id)
+            except (HubSpotValidationError, HubSpotConflictError) as exc:
+                if _already_exists(exc):
+                    outcome.count("already_existed")
+                else:
+                    outcome.reject(record, exc.message, exc.category)
+                continue
+            outcome.count("created")
+
+    # -- v1 event types (developer key) -------------------------------------------------------------
+
+    def list_event_types(self, app_id: str | int, *, user_id: str | int | None = None) -> Any:
+        params = {"userId": user_id} if user_id else None
+        return self.transport.request("GET", f"{self._v1(app_id)}/event-types", params=params, developer=True).body
+
+    def create_event_type(self, app_id: str | int, event_type: dict[str, Any], *,
+                          user_id: str | int | None = None) -> Any:
+        params = {"userId": user_id} if user_id else None
+        body = {"applicationId": int(app_id), **event_type}
+        return self.transport.request("POST", f"{self._v1(app_id)}/event-types", params=params, json_body=body,
+                                      developer=True).body
+
+    def get_event_type(self, app_id: str | int, event_type_id: str | int) -> Any:
+        return self.transport.request("GET", f"{self._v1(app_id)}/event-types/{event_type_id}", developer=True).body
+
+    def update_event_type(self, app_id: str | int, event_type_id: str | int, changes: dict[str, Any]) -> Any:
+        return self.transport.request("PUT", f"{self._v1(app_id)}/event-types/{event_type_id}", json_body=changes,
+                                      developer=True).body
+
+    def delete_event_type(self, app_id: str | int, event_type_id: str | int) -> None:
+        self.transport.request("DELETE", f"{self._v1(app_id)}/event-types/{event_type_id}", developer=True)

@@ -1,0 +1,273 @@
+"""Contact operators: batch create-or-update, and merge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from airflow_provider_hubspot._compat import Context
+from airflow_provider_hubspot.client import (
+    BatchOutcome,
+    HubSpotConfigError,
+    HubSpotError,
+    HubSpotNotFoundError,
+    HubSpotValidationError,
+    Record,
+)
+from airflow_provider_hubspot.client.contacts import DUPLICATE
+from airflow_provider_hubspot.operators.base import (
+    SOURCE_FIELDS,
+    Counted,
+    HubSpotBaseOperator,
+    Progress,
+    RejectsFile,
+    SourceMixin,
+    check_max_rejected,
+    default_rejects_name,
+    summary,
+    validate_max_rejected,
+)
+from airflow_provider_hubspot.sources import PropertyMapper
+
+
+class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
+    """Create or update HubSpot contacts in batches, from inline rows, a file or a SQL query.
+
+    Every input record ends either written to HubSpot or in the rejects file with HubSpot's reason.
+    Re-running the task is safe: writes are upserts keyed by ``id_property``.
+
+    :param records: list of dicts (or an XComArg resolving to one).
+    :param source_path: CSV or JSON Lines file, local or any Airflow object-storage URI; streamed.
+    :param sql: query whose rows are the records (with ``sql_conn_id``); streamed with ``fetchmany``.
+    :param sql_conn_id: connection of a common-sql database (Postgres, MySQL, SQLite, ...).
+    :param file_format: ``csv`` or ``jsonl`` when the file name does not tell.
+    :param properties_map: ``{"column": "hubspot_property"}`` renames; other columns keep their names.
+    :param id_property: ``email`` (default), ``vid`` (record id) or a unique property (modern editions).
+    :param include_empty: send empty values (clearing them in HubSpot) instead of skipping them.
+    :param date_properties: HubSpot date properties; their values are sent as UTC-midnight epoch ms.
+    :param batch_size: records per request (default: 1,000 for v1, 100 for modern editions).
+    :param max_concurrency: requests in flight at once, all under the connection's rate limit.
+    :param rejects_path: where to write rejected records as JSON Lines (default: a temp file).
+    :param max_rejected: rejected records tolerated before the task fails — a count or a fraction
+        of the input (default 0). The decision is taken after every valid record was written.
+    :param dry_run: read, map and validate the input and report, without writing to HubSpot.
+    :param progress_every: log a progress line every this many batches.
+    :param hubspot_conn_id: the ``hubspot`` connection.
+    :param api_version: overrides the connection's ``api_version``.
+    """
+
+    template_fields: Sequence[str] = (*SOURCE_FIELDS, "properties_map", "id_property", "rejects_path",
+                                      "api_version", "hubspot_conn_id")
+    template_fields_renderers = {"sql": "sql", "records": "json", "properties_map": "json"}
+    template_ext: Sequence[str] = (".sql",)
+
+    def __init__(
+        self,
+        *,
+        records: Any = None,
+        source_path: str | None = None,
+        sql: str | None = None,
+        sql_conn_id: str | None = None,
+        file_format: str | None = None,
+        properties_map: Mapping[str, str] | None = None,
+        id_property: str = "email",
+        include_empty: bool = False,
+        date_properties: Iterable[str] = (),
+        batch_size: int | None = None,
+        max_concurrency: int = 4,
+        rejects_path: str | None = None,
+        max_rejected: int | float = 0,
+        dry_run: bool = False,
+        progress_every: int = 10,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.init_source(records=records, source_path=source_path, sql=sql, sql_conn_id=sql_conn_id,
+                         file_format=file_format)
+        self.properties_map = properties_map
+        self.id_property = id_property
+        self.include_empty = include_empty
+        self.date_properties = tuple(date_properties)
+        self.batch_size = batch_size
+        self.max_concurrency = max_concurrency
+        self.rejects_path = rejects_path
+        self.max_rejected = validate_max_rejected(max_rejected)
+        self.validate_only = dry_run  # BaseOperator.dry_run() is a method: keep the name free
+        self.progress_every = progress_every
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        mapper = PropertyMapper(self.properties_map, include_empty=self.include_empty,
+                                date_properties=self.date_properties)
+        records = Counted(self.source_records(mapper))
+        total = len(self.records) if isinstance(self.records, list) else None
+        progress = Progress(self.log, "Dry run checked" if self.validate_only else "Contacts written",
+                            self.progress_every, total)
+        rejects = RejectsFile(self.rejects_path, default_rejects_name(context, self.task_id))
+        client = self.client
+
+        def on_batch(batch: list[Record], outcome: BatchOutcome) -> None:
+            rejects.write(outcome.rejections)
+            if batch:
+                progress.advance(len(batch))
+
+        try:
+            outcome = client.contacts.upsert(records, id_property=self.id_property, batch_size=self.batch_size,
+                                             max_concurrency=self.max_concurrency, on_batch=on_batch,
+                                             dry_run=self.validate_only)
+        except HubSpotError as exc:
+            raise self.fail(exc, f"Creating or updating contacts (after {records.count} input records)") from None
+        finally:
+            rejects.close()
+        rejected = sum(1 for r in outcome.rejections if r.code != DUPLICATE)
+        result = summary(outcome, client, received=records.count, rejected=rejected,
+                         rejects_path=rejects.written_path, dry_run=self.validate_only,
+                         api_version=str(client.edition))
+        for name in ("created", "updated", "duplicates"):
+            result.setdefault(name, 0)
+        self.log.info("%s. Summary: %s", progress.line(), result)
+        for sample in rejects.samples:
+            self.log.warning("Rejected input record %d: %s", sample.index, sample.reason)
+        check_max_rejected(self.max_rejected, rejected, records.count, rejects.written_path,
+                           [r for r in rejects.samples if r.code != DUPLICATE])
+        return result
+
+
+
+class HubSpotMergeContactsOperator(SourceMixin, HubSpotBaseOperator):
+    """Merge duplicate contacts: each secondary is merged into its primary (irreversible).
+
+    One pair per request. A pair whose secondary is already merged into the same primary counts as
+    ``already_merged``, so an Airflow retry is safe. Self-merges and unknown ids are reported as
+    failed with the reason; the task fails when more pairs fail than ``max_rejected`` allows.
+
+    :param primary_id: the contact that survives (vid / record id).
+    :param secondary_id: the contact merged into it.
+    :param pairs: many merges: ``[[primary, secondary], ...]`` or dicts with ``primary_id`` and
+        ``secondary_id``; or read them from ``records`` / ``source_path`` / ``sql`` rows.
+    :param rejects_path: JSON Lines file for failed pairs (default: a temp file).
+    :param max_rejected: failed pairs tolerated (count or fraction), default 0.
+    :param hubspot_conn_id: the ``hubspot`` connection.
+    :param api_version: overrides the connection's ``api_version``.
+    """
+
+    template_fields: Sequence[str] = ("primary_id", "secondary_id", "pairs", *SOURCE_FIELDS, "rejects_path",
+                                      "api_version", "hubspot_conn_id")
+    template_fields_renderers = {"sql": "sql", "pairs": "json", "records": "json"}
+
+    def __init__(
+        self,
+        *,
+        primary_id: str | int | None = None,
+        secondary_id: str | int | None = None,
+        pairs: Any = None,
+        records: Any = None,
+        source_path: str | None = None,
+        sql: str | None = None,
+        sql_conn_id: str | None = None,
+        file_format: str | None = None,
+        rejects_path: str | None = None,
+        max_rejected: int | float = 0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.primary_id = primary_id
+        self.secondary_id = secondary_id
+        self.pairs = pairs
+        single = primary_id not in (None, "") or secondary_id not in (None, "")
+        if single and (primary_id in (None, "") or secondary_id in (None, "")):
+            raise HubSpotConfigError("Pass both primary_id= and secondary_id= (or pairs=).")
+        self.init_source(records=records, source_path=source_path, sql=sql, sql_conn_id=sql_conn_id,
+                         file_format=file_format, required=False)
+        given = sum([single, pairs not in (None, ""), self.has_source()])
+        if given != 1:
+            raise HubSpotConfigError("Give the merges one way: primary_id= + secondary_id=, or pairs=, or a source "
+                                     "(records=, source_path=, sql=).")
+        self.rejects_path = rejects_path
+        self.max_rejected = validate_max_rejected(max_rejected)
+
+    def _pairs(self) -> Iterable[Any]:
+        if self.primary_id not in (None, ""):
+            return [(self.primary_id, self.secondary_id)]
+        if self.pairs not in (None, ""):
+            return self.pairs  # type: ignore[no-any-return]
+        return self.source_rows()
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        client = self.client
+        rejects = RejectsFile(self.rejects_path, default_rejects_name(context, self.task_id))
+        outcome = BatchOutcome()
+        received = 0
+        try:
+            for index, raw in enumerate(self._pairs()):
+                received += 1
+                part = BatchOutcome()
+                self._merge_one(client, Record(index, raw), part)
+                rejects.write(part.rejections)
+                outcome.merge(part)
+        except HubSpotError as exc:
+            raise self.fail(exc, f"Merging contacts (after {received} pairs)") from None
+        finally:
+            rejects.close()
+        result = summary(outcome, client, received=received, failed=len(outcome.rejections),
+                         rejects_path=rejects.written_path, api_version=str(client.edition))
+        for name in ("merged", "already_merged"):
+            result.setdefault(name, 0)
+        self.log.info("Merges: %s", result)
+        for sample in rejects.samples:
+            self.log.warning("Merge %d failed: %s", sample.index, sample.reason)
+        check_max_rejected(self.max_rejected, len(outcome.rejections), received, rejects.written_path,
+                           rejects.samples)
+        return result
+
+    def _merge_one(self, client: Any, record: Record, outcome: BatchOutcome) -> None:
+        try:
+            primary, secondary = _pair(record.data)
+        except ValueError as exc:
+            outcome.reject(record, str(exc), "INVALID_PAIR")
+            return
+        if primary == secondary:
+            outcome.reject(record, f"cannot merge contact {primary} into itself", "SELF_MERGE")
+            return
+        try:
+            client.contacts.merge(primary, secondary)
+        except (HubSpotValidationError, HubSpotNotFoundError) as exc:
+            if _merged_into(client, primary, secondary):
+                outcome.count("already_merged")
+            else:
+                outcome.reject(record, f"merging {secondary} into {primary}: {exc.message}", exc.category)
+            return
+        outcome.count("merged")
+
+
+def _pair(value: Any) -> tuple[str, str]:
+    if isinstance(value, Mapping):
+        primary = value.get("primary_id", value.get("primary"))
+        secondary = value.get("secondary_id", value.get("secondary"))
+    elif isinstance(value, (list, tuple)) and len(value) == 2:
+        primary, secondary = value
+    else:
+        raise ValueError(f"a merge is [primary, secondary] or a dict with primary_id and secondary_id, got {value!r}")
+    if primary in (None, "") or secondary in (None, ""):
+        raise ValueError(f"a merge needs both ids, got {value!r}")
+    if not str(primary).strip().isdigit() or not str(secondary).strip().isdigit():
+        raise ValueError(f"contact ids are numeric (vid / record id), got {primary!r} and {secondary!r}")
+    return str(primary).strip(), str(secondary).strip()
+
+
+def _merged_into(client: Any, primary: str, secondary: str) -> bool:
+    """Whether ``secondary`` already lives on in ``primary`` (a merge done by an earlier try)."""
+    try:
+        contact = client.contacts.get(secondary)
+    except HubSpotNotFoundError:
+        contact = None
+    if contact:
+        survivor = contact.get("canonical-vid", contact.get("id"))
+        if str(survivor) == primary:
+            return True
+    try:
+        contact = client.contacts.get(primary)
+    except HubSpotNotFoundError:
+        return False
+    merged = contact.get("merged-vids") or str((contact.get("properties") or {}).get(
+        "hs_merged_object_ids", "")).replace(";", " ").split()
+    return secondary in {str(v) for v in merged}

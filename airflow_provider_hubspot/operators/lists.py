@@ -1,0 +1,192 @@
+"""Add contacts to a static HubSpot list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from airflow_provider_hubspot._compat import Context
+from airflow_provider_hubspot.client import BatchOutcome, HubSpotError, Record
+from airflow_provider_hubspot.client.batching import chunked
+from airflow_provider_hubspot.client.contacts import looks_like_email
+from airflow_provider_hubspot.operators.base import (
+    SOURCE_FIELDS,
+    Counted,
+    HubSpotBaseOperator,
+    Progress,
+    RejectsFile,
+    SourceMixin,
+    check_max_rejected,
+    default_rejects_name,
+    summary,
+)
+
+ID_KEYS = ("vid", "record_id", "recordId", "id", "hs_object_id", "canonical-vid")
+CHUNK = 500
+
+
+class HubSpotAddContactsToListOperator(SourceMixin, HubSpotBaseOperator):
+    """Add contacts to a static (v1) or MANUAL/SNAPSHOT (ILS) list.
+
+    Members are given as ``vids`` / ``record_ids`` / ``emails``, or read from any source whose rows
+    are ids, emails, or dicts with a ``vid``/``record_id``/``id`` or ``email`` column. Modern editions
+    add by record id, so emails are first resolved (batch read, 100 per call). Dynamic lists are
+    refused before anything is sent; a list id of the other generation (v1 legacy id vs ILS id) is
+    explained with its mapping. Re-running is safe: existing members count as ``already_members``.
+
+    :param list_id: the list (ILS id for modern editions, legacy id for ``v1``).
+    :param vids: contact vids / record ids.
+    :param record_ids: alias of ``vids`` in modern naming.
+    :param emails: contact emails.
+    :param records: rows from XCom or inline; ``source_path`` / ``sql`` + ``sql_conn_id``: streamed rows.
+    :param rejects_path: JSON Lines file for members that were not found (default: a temp file).
+    :param max_rejected: members not found tolerated before the task fails (count or fraction);
+        ``None`` (default) only reports them.
+    :param hubspot_conn_id: the ``hubspot`` connection.
+    :param api_version: overrides the connection's ``api_version``.
+    """
+
+    template_fields: Sequence[str] = ("list_id", "vids", "record_ids", "emails", *SOURCE_FIELDS, "rejects_path",
+                                      "api_version", "hubspot_conn_id")
+    template_fields_renderers = {"sql": "sql", "records": "json"}
+
+    def __init__(
+        self,
+        *,
+        list_id: str | int,
+        vids: Any = None,
+        record_ids: Any = None,
+        emails: Any = None,
+        records: Any = None,
+        source_path: str | None = None,
+        sql: str | None = None,
+        sql_conn_id: str | None = None,
+        file_format: str | None = None,
+        rejects_path: str | None = None,
+        max_rejected: int | float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.list_id = list_id
+        self.vids = vids
+        self.record_ids = record_ids
+        self.emails = emails
+        self.init_source(records=records, source_path=source_path, sql=sql, sql_conn_id=sql_conn_id,
+                         file_format=file_format, required=False)
+        if not (vids or record_ids or emails or self.has_source()):
+            from airflow_provider_hubspot.sources import SourceError
+
+            raise SourceError("No members given: pass vids=, record_ids=, emails=, or a source (records=, "
+                              "source_path=, sql=).")
+        self.rejects_path = rejects_path
+        self.max_rejected = max_rejected
+
+    def _members(self) -> Iterator[Record]:
+        index = 0
+        for values in (self.vids, self.record_ids, self.emails):
+            for value in _as_list(values):
+                yield Record(index, value)
+                index += 1
+        if self.has_source():
+            for row in self.source_rows():
+                yield Record(index, row)
+                index += 1
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        client = self.client
+        list_id = str(self.list_id).strip()
+        try:
+            list_obj = client.lists.get_for_membership(list_id)
+        except HubSpotError as exc:
+            raise self.fail(exc, f"Adding contacts to list {list_id}") from None
+        self.log.info("Adding contacts to list %s (%r, api_version %s)", list_id, list_obj.get("name"),
+                      client.edition)
+        rejects = RejectsFile(self.rejects_path, default_rejects_name(context, self.task_id))
+        members = Counted(self._members())
+        outcome = BatchOutcome()
+        progress = Progress(self.log, "Members processed", every=10)
+        try:
+            for chunk in chunked(members, CHUNK):
+                part = self._add_chunk(client, list_id, chunk)
+                rejects.write(part.rejections)
+                outcome.merge(part)
+                progress.advance(len(chunk))
+        except HubSpotError as exc:
+            raise self.fail(exc, f"Adding contacts to list {list_id} (after {members.count} members)") from None
+        finally:
+            rejects.close()
+        not_found = len(outcome.rejections)
+        result = summary(outcome, client, list_id=list_id, received=members.count, not_found=not_found,
+                         rejects_path=rejects.written_path, api_version=str(client.edition))
+        for name in ("added", "already_members"):
+            result.setdefault(name, 0)
+        self.log.info("List %s: %s", list_id, result)
+        if self.max_rejected is not None:
+            check_max_rejected(self.max_rejected, not_found, members.count, rejects.written_path, rejects.samples)
+        return result
+
+    def _add_chunk(self, client: Any, list_id: str, chunk: list[Record]) -> BatchOutcome:
+        outcome = BatchOutcome()
+        by_id: dict[str, Record] = {}
+        by_email: dict[str, Record] = {}
+        for record in chunk:
+            kind, value = _identify(record.data)
+            if kind == "email":
+                by_email[value.lower()] = record
+            elif kind == "id":
+                by_id[value] = record
+            else:
+                outcome.reject(record, value, "INVALID_MEMBER")
+        if client.edition.is_v1:
+            body = client.lists.add_members(list_id, vids=list(by_id), emails=list(by_email))
+            outcome.count("added", len(body["updated"]))
+            outcome.count("already_members", len(body["discarded"]))
+            for vid in body["invalidVids"]:
+                if str(vid) in by_id:
+                    outcome.reject(by_id[str(vid)], f"no contact has vid {vid}", "NOT_FOUND")
+            for email in body["invalidEmails"]:
+                if str(email).lower() in by_email:
+                    outcome.reject(by_email[str(email).lower()], f"no contact has email {email}", "NOT_FOUND")
+            return outcome
+        if by_email:
+            found = {str((c.get("properties") or {}).get("email", "")).lower(): str(c["id"])
+                     for c in client.contacts.batch_get(list(by_email), by="email", properties=["email"])}
+            for email, record in by_email.items():
+                if email in found:
+                    by_id.setdefault(found[email], record)
+                else:
+                    outcome.reject(record, f"no contact has email {email}", "NOT_FOUND")
+        if by_id:
+            body = client.lists.add_records(list_id, list(by_id))
+            outcome.count("added", len(body["added"]))
+            outcome.count("already_members", len(body["unchanged"]))
+            for record_id in body["missing"]:
+                if record_id in by_id:
+                    outcome.reject(by_id[record_id], f"no contact has record id {record_id}", "NOT_FOUND")
+        return outcome
+
+
+def _as_list(values: Any) -> list[Any]:
+    if values in (None, ""):
+        return []
+    if isinstance(values, (str, int)):
+        return [values]
+    return list(values)
+
+
+def _identify(value: Any) -> tuple[str, str]:
+    """``("id", "123")``, ``("email", "a@b.com")`` or ``("invalid", reason)`` for one member."""
+    if isinstance(value, Mapping):
+        for key in ID_KEYS:
+            if value.get(key) not in (None, ""):
+                return _identify(value[key])
+        if value.get("email"):
+            return _identify(str(value["email"]))
+        return "invalid", f"row has no vid/record_id/id or email column: {sorted(value)}"
+    if isinstance(value, bool):
+        return "invalid", f"{value!r} is not a contact id or email"
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+        return "id", str(value).strip()
+    if isinstance(value, str) and looks_like_email(value.strip()):
+        return "email", value.strip()
+    return "invalid", f"{value!r} is neither a numeric contact id nor an email address"
