@@ -1,11 +1,24 @@
-"""Test-session setup: a throw-away AIRFLOW_HOME, no example DAGs, no network."""
+"""Test-session setup: a throw-away AIRFLOW_HOME, a DAGs folder holding only our DAGs, no network.
+
+Airflow reads these variables when it is first configured, so they are set before anything imports it.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from pathlib import Path
 
-_HOME = tempfile.mkdtemp(prefix="hubspot-airflow-home-")
-os.environ.setdefault("AIRFLOW_HOME", _HOME)
+ROOT = Path(__file__).resolve().parent.parent
+_HOME = Path(tempfile.mkdtemp(prefix="hubspot-airflow-home-"))
+DAGS_FOLDER = _HOME / "dags"
+DAGS_FOLDER.mkdir()
+for source in [*(ROOT / "tests" / "dags" / "dag_files").glob("*.py"), *(ROOT / "example_dags").glob("*.py")]:
+    shutil.copy(source, DAGS_FOLDER / source.name)
+
+os.environ["AIRFLOW_HOME"] = str(_HOME)
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS_FOLDER)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
+os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{_HOME / 'airflow.db'}")

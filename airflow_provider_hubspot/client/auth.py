@@ -16,8 +16,10 @@ from airflow_provider_hubspot.client.errors import (
     HubSpotAuthError,
     HubSpotConfigError,
     HubSpotError,
+    HubSpotMissingScopesError,
     HubSpotNotFoundError,
     HubSpotRefreshError,
+    HubSpotValidationError,
 )
 
 #: Token endpoints tried in order: the date-based one first, then v1 (off on 2027-02-16).
@@ -165,7 +167,7 @@ class Auth:
                 except HubSpotNotFoundError as exc:  # date-based endpoint not served: fall back
                     last_error = exc
                     continue
-                except HubSpotAuthError as exc:
+                except (HubSpotAuthError, HubSpotValidationError, HubSpotMissingScopesError) as exc:
                     raise HubSpotRefreshError(
                         f"OAuth refresh was refused: {exc.message}. Re-authorize the app and store the "
                         "new refresh token in the connection.",
@@ -200,12 +202,12 @@ class Auth:
 
     def __repr__(self) -> str:
         kinds = []
-        if self._access_token:
+        if getattr(self, "_access_token", None):
             kinds.append("token")
-        if self.can_refresh:
+        if getattr(self, "_refresh_token", None):
             kinds.append("oauth-refresh")
-        if self._developer_api_key:
+        if getattr(self, "_developer_api_key", None):
             kinds.append("developer-key")
-        if self._legacy_hapikey:
+        if getattr(self, "_legacy_hapikey", None):
             kinds.append("legacy-hapikey")
         return f"Auth({', '.join(kinds)}; secrets hidden)"

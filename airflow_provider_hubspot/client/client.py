@@ -88,7 +88,7 @@ class HubSpotClient:
     @property
     def stats(self) -> dict[str, int]:
         """Requests sent, retries taken, 429s received and token refreshes so far."""
-        return self.transport.stats.as_dict()
+        return {**self.transport.stats.as_dict(), "refreshes": self.auth.refresh_count}
 
     def with_edition(self, api_version: str | None) -> HubSpotClient:
         """A view of this client in another edition, sharing session, pacing and credentials."""

@@ -44,6 +44,22 @@ DEFAULT_BASE_URL = "https://api.hubapi.com"
 USER_AGENT = "airflow-provider-hubspot"
 _TRANSIENT_STATUSES = {423, 477, 500, 502, 503, 504, 520, 521, 522, 523, 524}
 _TAG_RE = re.compile(r"<[^>]+>")
+_HAPIKEY_RE = re.compile(r"(hapikey=)[^&\s'\"]+", re.IGNORECASE)
+
+
+class _HapikeyFilter(logging.Filter):
+    """Redacts ``hapikey=`` values from urllib3's own debug lines (they print request URLs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.args = tuple(_HAPIKEY_RE.sub(r"\1***", a) if isinstance(a, str) else a for a in args)
+        if isinstance(record.msg, str):
+            record.msg = _HAPIKEY_RE.sub(r"\1***", record.msg)
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_HapikeyFilter())
 
 
 @dataclass
@@ -53,7 +69,6 @@ class TransportStats:
     requests: int = 0
     retries: int = 0
     rate_limited: int = 0
-    refreshes: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, name: str, amount: int = 1) -> None:
@@ -65,7 +80,6 @@ class TransportStats:
             "requests": self.requests,
             "retries": self.retries,
             "rate_limited": self.rate_limited,
-            "refreshes": self.refreshes,
         }
 
 
@@ -216,7 +230,8 @@ class Transport:
         return retrying(self._send_form, path, form)
 
     def redact(self, text: str) -> str:
-        """Replace every known secret in ``text`` with ``***``."""
+        """Replace every known secret (and any ``hapikey=`` value) in ``text`` with ``***``."""
+        text = _HAPIKEY_RE.sub(r"\1***", text)
         for secret in self._secrets:
             if secret and secret in text:
                 text = text.replace(secret, "***")
@@ -229,7 +244,6 @@ class Transport:
 
     def _register_secret(self, secret: str) -> None:
         self._secrets.add(secret)
-        self.stats.add("refreshes")
         if self._on_new_secret:
             self._on_new_secret(secret)
 

@@ -131,10 +131,11 @@ def test_test_connection_reports_an_unreachable_host(monkeypatch):
 def test_secrets_are_registered_with_the_masker(hubspot_emulator, monkeypatch, mocker):
     masked = mocker.patch("airflow_provider_hubspot.hooks.hubspot.mask_secret")
     _set_conn(monkeypatch, host=hubspot_emulator.url, password="tok-123",
-              extra={"client_secret": "cs-456", "developer_api_key": "dk-789"})
+              extra={"client_id": "cid", "client_secret": "cs-456", "refresh_token": "rt-000",
+                     "developer_api_key": "dk-789"})
     client = HubSpotHook().get_conn()
     values = {call.args[0] for call in masked.call_args_list}
-    assert {"tok-123", "cs-456", "dk-789"} <= values
+    assert {"tok-123", "cs-456", "rt-000", "dk-789"} <= values
     assert "tok-123" not in repr(client) and "tok-123" not in repr(HubSpotHook())
 
 

@@ -1,0 +1,46 @@
+"""pytest fixtures for testing DAGs and clients against the emulator (no Airflow import here).
+
+* ``hubspot_emulator`` — a running :class:`HubSpotEmulator`, reset before each test (one server
+  per test session, for speed).
+* ``hubspot_connection`` — the same emulator, with ``AIRFLOW_CONN_HUBSPOT_DEFAULT`` set to it (JSON
+  form) for the duration of the test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from .server import HubSpotEmulator
+
+
+@pytest.fixture(scope="session")
+def hubspot_emulator_session() -> Iterator[HubSpotEmulator]:
+    """One emulator for the whole session (use ``hubspot_emulator`` in tests)."""
+    emu = HubSpotEmulator().start()
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+@pytest.fixture
+def hubspot_emulator(hubspot_emulator_session: HubSpotEmulator) -> Iterator[HubSpotEmulator]:
+    """A running emulator with fresh data, knobs and counters."""
+    hubspot_emulator_session.reset()
+    yield hubspot_emulator_session
+
+
+@pytest.fixture
+def hubspot_connection(hubspot_emulator: HubSpotEmulator, monkeypatch: pytest.MonkeyPatch) -> HubSpotEmulator:
+    """Point the ``hubspot_default`` Airflow connection at the emulator; returns the emulator."""
+    conn = {
+        "conn_type": "hubspot",
+        "host": hubspot_emulator.url,
+        "password": hubspot_emulator.token,
+        "extra": {"rate_limit": hubspot_emulator.rate_limit},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_DEFAULT", json.dumps(conn))
+    return hubspot_emulator

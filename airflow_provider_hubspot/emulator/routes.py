@@ -1,0 +1,21 @@
+"""The list of API families served by the emulator.
+
+To add a family, write a module with ``register(router)`` and append it to :data:`FAMILIES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import ModuleType
+
+from . import contacts_crm, contacts_v1, forms, lifecycle, lists, oauth, timeline
+from .router import Router
+
+FAMILIES: tuple[ModuleType, ...] = (oauth, contacts_v1, contacts_crm, lists, timeline, lifecycle, forms)
+
+
+def build_router(families: Iterable[ModuleType] = FAMILIES) -> Router:
+    router = Router()
+    for family in families:
+        family.register(router)
+    return router
