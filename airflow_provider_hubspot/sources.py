@@ -224,6 +224,8 @@ class PropertyMapper:
         self.include_empty = include_empty
         self.date_properties = set(date_properties)
         self.exclude = set(exclude)
+        #: Output property names in first-seen order (empty values included): a resume file's header.
+        self.names: dict[str, None] = {}
 
     def __call__(self, row: Any) -> Any:
         if not isinstance(row, Mapping):
@@ -233,6 +235,8 @@ class PropertyMapper:
             if column in self.exclude:
                 continue
             name = self.properties_map.get(column, column) if isinstance(column, str) else str(column)
+            if name not in self.names:
+                self.names[name] = None
             if value is None or (isinstance(value, str) and value.strip() == ""):
                 if self.include_empty:
                     out[name] = ""

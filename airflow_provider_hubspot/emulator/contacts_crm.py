@@ -22,7 +22,7 @@ Emulator choices where HubSpot's behaviour is UNCERTAIN:
 * ``merge``: merging an id into itself → 400; an id already merged into the same primary → 400
   ``VALIDATION_ERROR`` with message ``"Object <secondary> is already merged into <primary>"``
   (context ``{"primaryObjectId": [...], "objectIdToMerge": [...]}``); ids merged elsewhere → 400;
-  unknown ids → 404 ``OBJECT_NOT_FOUND``.
+  unknown ids → 404 ``OBJECT_NOT_FOUND``; a merged-away ``primaryObjectId`` resolves to its survivor.
 * ``DELETE /{id}`` of an unknown id answers 204 (idempotent archive).
 * List: ``limit`` default 10, max 100; search: ``limit`` default 10, max 200 (above: 400); search
   ``after`` ≥ 10,000 answers 400 and results are cut at the 10,000th. Search allows at most 5
@@ -165,9 +165,7 @@ def resolve(state: EmulatorState, id_value: Any, id_property: str | None) -> Con
         return state.get_live(id_value)
     if id_property == "email":
         return state.live_by_email(str(id_value))
-    raise v3_error(
-        400, f"Unable to perform update/upsert by non-unique 0-1 property {id_property}", "VALIDATION_ERROR"
-    )
+    raise v3_error(400, f"Unable to perform update/upsert by non-unique 0-1 property {id_property}", "VALIDATION_ERROR")
 
 
 def inputs_of(body: dict[str, Any], *, maximum: int = BATCH_MAX) -> list[dict[str, Any]]:
@@ -228,9 +226,7 @@ def get_one(req: Request) -> Response:
     c = resolve(state, req.params["id"], req.arg("idProperty"))
     if c is None:
         raise not_found()
-    return json_response(
-        object_json(state, c, properties_arg(req), history=req.args("propertiesWithHistory"))
-    )
+    return json_response(object_json(state, c, properties_arg(req), history=req.args("propertiesWithHistory")))
 
 
 def patch_one(req: Request) -> Response:

@@ -22,7 +22,7 @@ Emulator choices where HubSpot's behaviour is UNCERTAIN:
 * ``DELETE`` answers 200 ``{"vid", "deleted": true, "reason": "OK"}``; unknown vid → 404.
 * ``list-memberships`` is ``[]`` once ``v1_lists_sunset`` is on (as HubSpot since 2026-04-30).
 * ``GET /contacts/v1/contacts/statistics`` answers ``{"contacts": <live count>,
-  "lastNewContactAt": <ms>}``.
+  "lastNewContactAt": <createdate of the live contact with the highest vid, or 0>}``.
 """
 
 from __future__ import annotations
@@ -570,7 +570,8 @@ def search_query(req: Request) -> Response:
 
 def statistics(req: Request) -> Response:
     state = req.state
-    last_created = max((c.created_ms for c in state.iter_live()), default=0)
+    newest = state.newest_live()
+    last_created = newest.created_ms if newest is not None else 0
     return json_response({"contacts": state.count_contacts(), "lastNewContactAt": last_created})
 
 

@@ -30,9 +30,7 @@ LISTS_READ = "crm.lists.read"
 LISTS_WRITE = "crm.lists.write"
 TIMELINE = "timeline"
 FORMS = "forms"
-ALL_SCOPES: frozenset[str] = frozenset(
-    {CONTACTS_READ, CONTACTS_WRITE, LISTS_READ, LISTS_WRITE, TIMELINE, FORMS}
-)
+ALL_SCOPES: frozenset[str] = frozenset({CONTACTS_READ, CONTACTS_WRITE, LISTS_READ, LISTS_WRITE, TIMELINE, FORMS})
 
 #: Date-based API version path segment (``2026-03``, ``2026-09`` ...).
 VERSION = r"{version:\d{4}-\d{2}}"

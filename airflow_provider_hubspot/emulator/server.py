@@ -76,7 +76,7 @@ _HTML_502 = (
     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n</body>\r\n</html>\r\n"
 )
 _HTML_524 = (
-    b"<!DOCTYPE html>\n<html lang=\"en-US\">\n<head><title>api.hubapi.com | 524: A timeout occurred</title></head>\n"
+    b'<!DOCTYPE html>\n<html lang="en-US">\n<head><title>api.hubapi.com | 524: A timeout occurred</title></head>\n'
     b"<body><h1>A timeout occurred <span>Error code 524</span></h1>\n"
     b"<p>The origin web server timed out responding to this request.</p>\n"
     b"<p>Cloudflare Ray ID: 7d2f3c4b5a6e7f80</p></body>\n</html>\n"

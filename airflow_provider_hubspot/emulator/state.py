@@ -331,6 +331,14 @@ class EmulatorState:
         """Any stored contact record, live or not (no alias resolution)."""
         return self._contacts.get(vid)
 
+    def newest_live(self) -> Contact | None:
+        """The live contact with the highest vid."""
+        for vid in reversed(self._vids):
+            c = self._contacts[vid]
+            if c.live:
+                return c
+        return None
+
     def iter_live(self) -> Iterator[Contact]:
         for c in self._contacts.values():
             if c.live:
@@ -444,9 +452,10 @@ class EmulatorState:
         for email in [c.properties.get("email"), *c.secondary_emails]:
             if email and self._by_email.get(email) == c.vid:
                 del self._by_email[email]
-        for utk, vid in list(self._by_utk.items()):
-            if vid == c.vid:
-                del self._by_utk[utk]
+        if c.utk is not None or c.merged_vids:  # only then can utks point at this contact
+            for utk, vid in list(self._by_utk.items()):
+                if vid == c.vid:
+                    del self._by_utk[utk]
         for lst in self._lists_ils.values():
             lst.members.pop(c.vid, None)
         self._touch()
@@ -471,9 +480,10 @@ class EmulatorState:
             primary.secondary_emails.remove(sec_email)
         if secondary.utk and not primary.utk:
             primary.utk = secondary.utk
-        for utk, vid in list(self._by_utk.items()):
-            if vid == secondary.vid:
-                self._by_utk[utk] = primary.vid
+        if secondary.utk is not None or secondary.merged_vids:
+            for utk, vid in list(self._by_utk.items()):
+                if vid == secondary.vid:
+                    self._by_utk[utk] = primary.vid
         primary.form_submissions.extend(secondary.form_submissions)
         primary.form_submissions.sort(key=lambda s: s["timestamp"])
         moved = [secondary.vid, *secondary.merged_vids]
@@ -500,9 +510,7 @@ class EmulatorState:
             }
         )
         primary.properties["hs_merged_object_ids"] = ";".join(str(v) for v in primary.merged_vids)
-        primary.properties["hs_calculated_merged_vids"] = ";".join(
-            f"{v}:{now}" for v in primary.merged_vids
-        )
+        primary.properties["hs_calculated_merged_vids"] = ";".join(f"{v}:{now}" for v in primary.merged_vids)
         primary.updated_ms = max(now, primary.updated_ms)
         self._touch()
 
@@ -843,7 +851,8 @@ class EmulatorState:
         conversion_id: str | None = None,
     ) -> str:
         """Record a form submission (creating the form and the contact if needed); returns the
-        conversion id. Values that name known contact properties are copied onto the contact."""
+        conversion id. Values that name known contact properties are copied onto the contact.
+        The contact's ``createdate`` (if created here) and ``lastmodifieddate`` follow ``submitted_at``."""
         with self.lock:
             if not self.is_valid_email(email):
                 raise ValueError(f"invalid e-mail {email!r}")
@@ -859,8 +868,9 @@ class EmulatorState:
                 scratch: dict[str, str] = {}
                 if self.validate_one(name, value, scratch) is None:
                     contact_props.update(scratch)
+            previous_update = c.updated_ms if c is not None else None
             if c is None:
-                c = self.create({"email": email.strip().lower()})
+                c = self.create({"email": email.strip().lower()}, created_ms=ts)
             form_name = self.forms[form_id]["name"]
             submission_v1 = {
                 "conversion-id": conv,
@@ -890,6 +900,9 @@ class EmulatorState:
             )
             with contextlib.suppress(EmailTaken):  # email is not in contact_props
                 self.update(c, contact_props)
+            # The submission, not the wall clock, is when the contact was created / last modified.
+            c.updated_ms = ts if previous_update is None else max(previous_update, ts)
+            self._touch()
             self._sub_seq += 1
             record = {
                 "conversionId": conv,
@@ -949,7 +962,9 @@ class EmulatorState:
             self._init_data()
             for p in snapshot.get("schema", []):
                 self.schema[p["name"]] = PropertyDef(
-                    name=p["name"], type=p.get("type", "string"), options=list(p.get("options", [])),
+                    name=p["name"],
+                    type=p.get("type", "string"),
+                    options=list(p.get("options", [])),
                     label=p.get("label", p["name"]),
                 )
             if "allowed_tlds" in snapshot:
@@ -1003,7 +1018,6 @@ class EmulatorState:
             self._sub_seq = int(snapshot.get("sub_seq", len(self._submissions)))
             self._touch()
 
-
     # Defined last: a method named ``list`` would shadow the builtin in later annotations.
     def list(self, list_id: int | str) -> dict[str, Any] | None:
         """A list by legacy id or ILS id (the ranges do not overlap), or ``None``."""
@@ -1012,6 +1026,7 @@ class EmulatorState:
                 return self.list_view(self._list_any(list_id))
             except KeyError:
                 return None
+
 
 def parse_ms(value: Any) -> int | None:
     """Re-export for handler modules."""

@@ -587,9 +587,7 @@ def v3_get_event(req: Request) -> Response:
 
 
 # ---------------------------------------------------------------------- date-based events
-def _dated_check(
-    req: Request, event: Any, pending: set[str]
-) -> tuple[dict[str, Any], _Identity, int, str] | ApiError:
+def _dated_check(req: Request, event: Any, pending: set[str]) -> tuple[dict[str, Any], _Identity, int, str] | ApiError:
     state = req.state
     if not isinstance(event, dict):
         return v3_error(400, "Each occurrence must be a JSON object", "VALIDATION_ERROR")

@@ -104,8 +104,9 @@ class HubSpotHook(BaseHook):
         for name, minimum in (("rate_limit", 1), ("max_retries", 0), ("timeout", 1), ("search_rate_limit", 1)):
             if extras.get(name) not in (None, ""):
                 options[name] = _number(conn.conn_id, name, extras[name], minimum)
-        if extras.get("rate_limit_interval") not in (None, ""):
-            options["rate_limit_interval"] = float(extras["rate_limit_interval"])
+        for name in ("rate_limit_interval", "backoff_base", "backoff_max"):  # tuning, not in the UI form
+            if extras.get(name) not in (None, ""):
+                options[name] = _seconds(conn.conn_id, name, extras[name])
         options.update(overrides)
         return HubSpotClient(token, **options)
 
@@ -159,6 +160,16 @@ def _number(conn_id: str, name: str, value: Any, minimum: int) -> int:
     if number < minimum:
         raise HubSpotConfigError(f"Connection {conn_id!r}: extra {name!r} must be >= {minimum}, got {number}.")
     return number
+
+
+def _seconds(conn_id: str, name: str, value: Any) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if seconds < 0:
+        raise HubSpotConfigError(f"Connection {conn_id!r}: extra {name!r} must be a number of seconds, got {value!r}.")
+    return seconds
 
 
 def _bool(value: Any) -> bool:

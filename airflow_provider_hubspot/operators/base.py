@@ -151,6 +151,36 @@ class RejectsFile:
         return self.path if self.count else None
 
 
+def write_resume_file(path: str, records: Iterator[Any], *, csv_columns: list[str] | None = None) -> int:
+    """Write records not yet sent to ``path`` (CSV with ``csv_columns``, else JSON Lines); return the count.
+
+    The file is a valid input for the same operator (``source_path=``), so the next run finishes the job.
+    """
+    import csv
+
+    count = 0
+    if "://" in path:
+        from airflow_provider_hubspot._compat import ObjectStoragePath
+
+        handle: IO[str] = ObjectStoragePath(path).open("w")
+    else:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        handle = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+    try:
+        writer = csv.DictWriter(handle, fieldnames=csv_columns, extrasaction="ignore") if csv_columns else None
+        if writer:
+            writer.writeheader()
+        for record in records:
+            if writer:
+                writer.writerow(record)
+            else:
+                handle.write(json.dumps(record, default=str) + "\n")
+            count += 1
+    finally:
+        handle.close()
+    return count
+
+
 class Progress:
     """Logs one line every ``every`` batches: done/total, records per second, ETA."""
 

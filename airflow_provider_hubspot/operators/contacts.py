@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from airflow_provider_hubspot._compat import Context
+from airflow_provider_hubspot._compat import AirflowException, AirflowFailException, Context
 from airflow_provider_hubspot.client import (
     BatchOutcome,
+    HubSpotAuthError,
     HubSpotConfigError,
+    HubSpotConnectionError,
+    HubSpotDailyLimitError,
     HubSpotError,
     HubSpotNotFoundError,
+    HubSpotRateLimitError,
+    HubSpotServerError,
     HubSpotValidationError,
     Record,
 )
+from airflow_provider_hubspot.client.batching import BatchRunner
 from airflow_provider_hubspot.client.contacts import DUPLICATE
 from airflow_provider_hubspot.operators.base import (
     SOURCE_FIELDS,
@@ -26,8 +34,12 @@ from airflow_provider_hubspot.operators.base import (
     default_rejects_name,
     summary,
     validate_max_rejected,
+    write_resume_file,
 )
 from airflow_provider_hubspot.sources import PropertyMapper
+
+#: Errors after which the records not yet sent are saved for the next run.
+RESUMABLE_ERRORS = (HubSpotRateLimitError, HubSpotServerError, HubSpotConnectionError, HubSpotAuthError)
 
 
 class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
@@ -48,6 +60,9 @@ class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
     :param batch_size: records per request (default: 1,000 for v1, 100 for modern editions).
     :param max_concurrency: requests in flight at once, all under the connection's rate limit.
     :param rejects_path: where to write rejected records as JSON Lines (default: a temp file).
+    :param resume_path: where records not yet sent are saved when HubSpot stops the sync (the daily
+        limit, revoked credentials, retries exhausted), in the input's format, so the next run can
+        finish with ``source_path=`` this file (default: next to the rejects file).
     :param max_rejected: rejected records tolerated before the task fails — a count or a fraction
         of the input (default 0). The decision is taken after every valid record was written.
     :param dry_run: read, map and validate the input and report, without writing to HubSpot.
@@ -57,7 +72,7 @@ class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
     """
 
     template_fields: Sequence[str] = (*SOURCE_FIELDS, "properties_map", "id_property", "rejects_path",
-                                      "api_version", "hubspot_conn_id")
+                                      "resume_path", "api_version", "hubspot_conn_id")
     template_fields_renderers = {"sql": "sql", "records": "json", "properties_map": "json"}
     template_ext: Sequence[str] = (".sql",)
 
@@ -76,6 +91,7 @@ class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
         batch_size: int | None = None,
         max_concurrency: int = 4,
         rejects_path: str | None = None,
+        resume_path: str | None = None,
         max_rejected: int | float = 0,
         dry_run: bool = False,
         progress_every: int = 10,
@@ -91,6 +107,7 @@ class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
         self.batch_size = batch_size
         self.max_concurrency = max_concurrency
         self.rejects_path = rejects_path
+        self.resume_path = resume_path
         self.max_rejected = validate_max_rejected(max_rejected)
         self.validate_only = dry_run  # BaseOperator.dry_run() is a method: keep the name free
         self.progress_every = progress_every
@@ -104,6 +121,7 @@ class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
                             self.progress_every, total)
         rejects = RejectsFile(self.rejects_path, default_rejects_name(context, self.task_id))
         client = self.client
+        runners: list[BatchRunner[list[Record]]] = []
 
         def on_batch(batch: list[Record], outcome: BatchOutcome) -> None:
             rejects.write(outcome.rejections)
@@ -113,9 +131,11 @@ class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
         try:
             outcome = client.contacts.upsert(records, id_property=self.id_property, batch_size=self.batch_size,
                                              max_concurrency=self.max_concurrency, on_batch=on_batch,
-                                             dry_run=self.validate_only)
+                                             dry_run=self.validate_only, runner_hook=runners.append)
         except HubSpotError as exc:
-            raise self.fail(exc, f"Creating or updating contacts (after {records.count} input records)") from None
+            if not isinstance(exc, RESUMABLE_ERRORS) or not runners:
+                raise self.fail(exc, f"Creating or updating contacts (after {records.count} input records)") from None
+            raise self._stopped(exc, runners[0], rejects, progress, mapper, context) from None
         finally:
             rejects.close()
         rejected = sum(1 for r in outcome.rejections if r.code != DUPLICATE)
@@ -130,6 +150,27 @@ class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
         check_max_rejected(self.max_rejected, rejected, records.count, rejects.written_path,
                            [r for r in rejects.samples if r.code != DUPLICATE])
         return result
+
+    def _stopped(self, exc: HubSpotError, runner: BatchRunner[list[Record]], rejects: RejectsFile,
+                 progress: Progress, mapper: PropertyMapper, context: Context) -> AirflowException:
+        """HubSpot stopped the sync (daily limit, auth, retries exhausted): save what was not sent."""
+        path = self.resume_path or os.path.join(os.path.dirname(rejects.path), f"{self.task_id}-resume")
+        is_csv = (self.file_format or "").lower() == "csv" or str(self.source_path or "").lower().endswith(".csv")
+        if not path.endswith((".csv", ".jsonl")):
+            path += ".csv" if is_csv else ".jsonl"
+        batches = itertools.chain(runner.unsent, runner.remaining)
+        unsent = (record.data for batch in batches for record in batch)
+        count = write_resume_file(path, unsent, csv_columns=list(mapper.names) if path.endswith(".csv") else None)
+        rejects.close()
+        what = "HubSpot's daily API limit is used up" if isinstance(exc, HubSpotDailyLimitError) else "The sync stopped"
+        message = (f"{what}: {exc}. {progress.done:,} records were written before it; the {count:,} not yet sent "
+                   f"are in {path} — run the task again with source_path={path!r} (same properties_map) to finish. ")
+        if isinstance(exc, HubSpotDailyLimitError):
+            message += "The daily limit resets at midnight in the HubSpot account's time zone."
+            self.log.error("%s", message)
+            return AirflowFailException(message)
+        self.log.error("%s", message)
+        return AirflowException(message)
 
 
 
