@@ -36,6 +36,8 @@ V1_BATCH_LIMIT = 1000
 MODERN_BATCH_LIMIT = 100
 BATCH_GET_LIMIT = 100
 DUPLICATE = "DUPLICATE_KEY"
+#: HubSpot stores at most 65,536 characters in a property value.
+MAX_VALUE_LENGTH = 65_536
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _FEEDS = {
     "all": "/contacts/v1/lists/all/contacts/all",
@@ -311,9 +313,9 @@ class ContactsAPI:
                 "use a modern api_version (e.g. '2026-03') to upsert by a unique property."
             )
         limit = V1_BATCH_LIMIT if self.edition.is_v1 else MODERN_BATCH_LIMIT
-        size = min(batch_size or limit, limit)
-        if size < 1:
+        if batch_size is not None and batch_size < 1:
             raise HubSpotConfigError(f"batch_size must be at least 1, got {batch_size!r}")
+        size = min(batch_size or limit, limit)
         send = self._send_v1 if self.edition.is_v1 else self._send_modern
         pre_outcomes: list[BatchOutcome] = []
 
@@ -382,9 +384,9 @@ class ContactsAPI:
             try:
                 body = self.transport.request("POST", path, json_body={"inputs": inputs}).body or {}
             except HubSpotValidationError as exc:
+                _raise_if_unknown_property_everywhere(exc, [], pending)
                 culprit = _named_culprit(exc, pending, id_property)
                 if culprit is None:
-                    _raise_if_unknown_property_everywhere(exc, [], pending)
                     self._isolate(pending, id_property, outcome, exc, self._send_modern)
                     return
                 outcome.reject(pending[culprit], exc.message, _error_code(exc))
@@ -440,6 +442,11 @@ def _prepare(chunk: Sequence[Record], id_property: str, outcome: BatchOutcome) -
             continue
         if id_property == "vid" and not str(value).isdigit():
             outcome.reject(record, f"vid {value!r} is not a numeric record id", "INVALID_ID")
+            continue
+        too_long = [name for name, v in record.data.items() if isinstance(v, str) and len(v) > MAX_VALUE_LENGTH]
+        if too_long:
+            outcome.reject(record, f"value of {too_long[0]!r} is {len(record.data[too_long[0]]):,} characters; HubSpot "
+                                   f"stores at most {MAX_VALUE_LENGTH:,}", "VALUE_TOO_LONG")
             continue
         key = _key(record, id_property)
         previous = latest.pop(key, None)

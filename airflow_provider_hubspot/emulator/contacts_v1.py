@@ -13,7 +13,8 @@ Emulator choices where HubSpot's behaviour is UNCERTAIN:
 * The feeds (``lists/all/contacts/all``, ``recently_updated/contacts/recent``,
   ``all/contacts/recent``) return a reduced property set by default (``firstname``, ``lastname``,
   ``company``, ``lastmodifieddate``) unless ``property=`` is given; ``count`` is capped at 100.
-  Only ``recently_updated`` has the 30-day window. When ``has-more`` is false the recent feeds
+  Only ``recently_updated`` has the 30-day window. With ``property=`` only the named properties
+  (plus ``lastmodifieddate``) are returned, on every read route. When ``has-more`` is false the recent feeds
   answer ``vid-offset: 0`` and ``time-offset: 0`` (as recorded from HubSpot).
 * Merge: self-merge, an unknown / deleted / merged-away secondary answer 400 ``"vid to merge is
   not a valid contact or is already in the process of being merged"``; an unknown / merged-away
@@ -88,7 +89,7 @@ def v1_contact_json(
     state = req.state
     values = state.all_props(c)
     if opts.properties is not None:
-        wanted = set(opts.properties)
+        wanted = {*opts.properties, "lastmodifieddate"}  # HubSpot always adds lastmodifieddate
         values = {k: v for k, v in values.items() if k in wanted}
     props: dict[str, Any] = {}
     for name, value in values.items():

@@ -29,6 +29,8 @@ def hubspot_emulator_session() -> Iterator[HubSpotEmulator]:
 @pytest.fixture
 def hubspot_emulator(hubspot_emulator_session: HubSpotEmulator) -> Iterator[HubSpotEmulator]:
     """A running emulator with fresh data, knobs and counters."""
+    if not hubspot_emulator_session.running:  # a test stopped it
+        hubspot_emulator_session.start()
     hubspot_emulator_session.reset()
     yield hubspot_emulator_session
 

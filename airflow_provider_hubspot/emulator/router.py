@@ -111,6 +111,7 @@ class Request:
         self.emulator = emulator
         self.params: dict[str, str] = {}
         self.token: TokenInfo | None = None
+        self.generation = 0  # the emulator's reset() generation when the request arrived
         self._json: Any = _NOT_PARSED
 
     @property

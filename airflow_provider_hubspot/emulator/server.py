@@ -24,6 +24,8 @@ Emulator choices where HubSpot's behaviour is UNCERTAIN:
 * ``truncated_json`` runs the handler (writes are applied) and answers 200 with the first half of
   the real body (or of a stand-in JSON document when the real body is empty).
 * ``RecordedRequest.status`` is 0 when the connection was dropped.
+* ``reset()`` aborts requests that are still sleeping (latency / ``slow``): their connection is
+  closed without touching the new state, and they are neither recorded nor counted.
 """
 
 from __future__ import annotations
@@ -392,6 +394,7 @@ class HubSpotEmulator:
         self.stats: dict[str, int] = dict.fromkeys(STAT_KEYS, 0)
         self._ctl = threading.RLock()
         self._req_lock = threading.Lock()
+        self._generation = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._reset_controls()
@@ -463,7 +466,9 @@ class HubSpotEmulator:
 
     def reset(self) -> None:
         """Clear data, faults, counters, rate windows, tokens and the request log; restore every
-        knob to its constructor value."""
+        knob to its constructor value. Requests still sleeping (latency / ``slow``) are aborted."""
+        with self._ctl:
+            self._generation += 1
         self.state.clear()
         with self._ctl:
             for name, value in self._knobs.items():
@@ -841,6 +846,7 @@ class HubSpotEmulator:
             correlation_id=cid,
             emulator=self,
         )
+        req.generation = self._generation
         record = RecordedRequest(req.method, req.path, req.query, headers, body, cid)
         try:
             resp = self._process(req, record)
@@ -852,7 +858,9 @@ class HubSpotEmulator:
             if isinstance(data, dict) and data.get("status") == "error":
                 data.setdefault("correlationId", cid)
             record.status = resp.status
-        else:
+        if req.generation != self._generation:  # reset() while in flight: not part of the new run
+            return resp, cid
+        if resp is None:
             with self._ctl:
                 self.stats["dropped"] += 1
         parsed = req.parsed_json
@@ -899,6 +907,8 @@ class HubSpotEmulator:
                 fault = None
             elif fault.kind not in _POST_FAULTS:
                 return self._fault_response(fault)
+        if req.generation != self._generation:
+            return None  # reset() happened while this request slept: abort it, touch nothing
         denied = self._authenticate(route, req)
         if denied is not None:
             return denied

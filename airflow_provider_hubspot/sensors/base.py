@@ -111,6 +111,17 @@ def to_epoch_ms(value: Any, name: str) -> int:
     raise HubSpotConfigError(f"{name} must be a datetime, an ISO-8601 string or epoch milliseconds, got {value!r}.")
 
 
+def to_int(value: Any, name: str, minimum: int = 0) -> int:
+    """A whole number parameter (templated values arrive as strings)."""
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise HubSpotConfigError(f"{name} must be a whole number, got {value!r}.") from None
+    if number < minimum:
+        raise HubSpotConfigError(f"{name} must be >= {minimum}, got {number}.")
+    return number
+
+
 def data_interval_ms(context: Context) -> tuple[int, int]:
     """The run's data interval in epoch ms; a zero-width interval (manual runs) widens to the day before."""
     start = context.get("data_interval_start")

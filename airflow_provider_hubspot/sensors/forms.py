@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from airflow_provider_hubspot._compat import Context
-from airflow_provider_hubspot.sensors.base import HubSpotBaseSensor, data_interval_ms, to_epoch_ms
+from airflow_provider_hubspot.sensors.base import HubSpotBaseSensor, data_interval_ms, to_epoch_ms, to_int
 from airflow_provider_hubspot.triggers.forms import HubSpotFormSubmissionTrigger
 
 
@@ -36,11 +36,13 @@ class HubSpotFormSubmissionSensor(HubSpotBaseSensor):
         self.max_pushed = max_pushed
 
     def make_trigger(self, context: Context) -> HubSpotFormSubmissionTrigger:
-        since_ms = to_epoch_ms(self.since, "since") if self.since not in (None, "") else data_interval_ms(context)[0]
+        has_since = self.since not in (None, "")
+        since_ms = to_epoch_ms(self.since, "since") if has_since else data_interval_ms(context)[0]
         return HubSpotFormSubmissionTrigger(
             hubspot_conn_id=self.hubspot_conn_id, api_version=self.api_version, poke_interval=self.poke_interval,
-            since_ms=since_ms, form_id=self.form_id or None, min_submissions=int(self.min_submissions),
-            max_pushed=int(self.max_pushed))
+            since_ms=since_ms, form_id=self.form_id or None,
+            min_submissions=to_int(self.min_submissions, "min_submissions", 1),
+            max_pushed=to_int(self.max_pushed, "max_pushed"))
 
     def on_done(self, context: Context, payload: Any) -> Any:
         context["ti"].xcom_push(key="watermark", value=payload["watermark"])

@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow_provider_hubspot._compat import Context
 from airflow_provider_hubspot.client.lifecycle import stage_property
-from airflow_provider_hubspot.sensors.base import HubSpotBaseSensor, data_interval_ms, to_epoch_ms
+from airflow_provider_hubspot.sensors.base import HubSpotBaseSensor, data_interval_ms, to_epoch_ms, to_int
 from airflow_provider_hubspot.triggers.lifecycle import HubSpotLifecycleStageTrigger
 
 
@@ -52,5 +52,5 @@ class HubSpotLifecycleStageSensor(HubSpotBaseSensor):
         LifecycleAPI.check_window(from_ms, to_ms)
         return HubSpotLifecycleStageTrigger(
             hubspot_conn_id=self.hubspot_conn_id, api_version=self.api_version, poke_interval=self.poke_interval,
-            stage=self.stage, from_ms=from_ms, to_ms=to_ms, min_count=int(self.min_count),
+            stage=self.stage, from_ms=from_ms, to_ms=to_ms, min_count=to_int(self.min_count, 'min_count', 1),
             aggregation_property=self.aggregation_property or None, aggregation_value=self.aggregation_value)

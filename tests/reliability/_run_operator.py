@@ -8,7 +8,8 @@ import sys
 
 
 def main() -> None:
-    spec = json.loads(open(sys.argv[1]).read())
+    with open(sys.argv[1]) as handle:
+        spec = json.load(handle)
     module, name = spec["operator"].rsplit(".", 1)
     operator = getattr(importlib.import_module(module), name)(task_id="child", **spec["kwargs"])
     operator.execute({"run_id": "child", "ti": None})
