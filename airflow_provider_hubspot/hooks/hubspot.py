@@ -85,7 +85,9 @@ class HubSpotHook(BaseHook):
         for secret in [token, *(extras.get(name) for name in SECRET_EXTRAS)]:
             if secret:
                 mask(secret)
-        if conn.password is not None and not str(conn.password).strip() and not extras.get("refresh_token"):
+        has_other_credentials = extras.get("refresh_token") or extras.get("developer_api_key") or extras.get(
+            "legacy_hapikey")
+        if not str(token or "").strip() and not has_other_credentials:
             raise HubSpotConfigError(
                 f"Connection {conn.conn_id!r} has an empty access token: put a private-app token or "
                 "service key in the password field, or configure OAuth extras."

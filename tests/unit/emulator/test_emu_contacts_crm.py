@@ -42,7 +42,7 @@ def base(request: pytest.FixtureRequest, emu: HubSpotEmulator) -> str:
 def embedded(message: str) -> list[dict[str, Any]]:
     prefix = "Property values were not valid: "
     assert message.startswith(prefix)
-    return json.loads(message[len(prefix):])
+    return json.loads(message[len(prefix) :])
 
 
 def test_create_get_patch_delete(emu, http, base):
@@ -103,19 +103,34 @@ def test_batch_read_with_missing_ids_is_207(emu, http, base):
 
 
 def test_batch_create_update_archive(emu, http, base):
-    r = http.post(f"{base}/batch/create", json={"inputs": [{"properties": {"email": f"c{i}@example.com"}} for i in range(3)]})
+    r = http.post(
+        f"{base}/batch/create", json={"inputs": [{"properties": {"email": f"c{i}@example.com"}} for i in range(3)]}
+    )
     assert r.status_code == 201 and r.json()["status"] == "COMPLETE" and len(r.json()["results"]) == 3
     r = http.post(f"{base}/batch/create", json={"inputs": [{"properties": {"email": "c1@example.com"}}]})
     assert r.status_code == 409 and r.json()["message"] == "Contact already exists. Existing ID: 1002"
-    traced = {"inputs": [{"properties": {"email": "c1@example.com"}, "objectWriteTraceId": "t1"},
-                         {"properties": {"email": "n@example.com"}, "objectWriteTraceId": "t2"}]}
+    traced = {
+        "inputs": [
+            {"properties": {"email": "c1@example.com"}, "objectWriteTraceId": "t1"},
+            {"properties": {"email": "n@example.com"}, "objectWriteTraceId": "t2"},
+        ]
+    }
     r = http.post(f"{base}/batch/create", json=traced)
     assert r.status_code == 207
     assert r.json()["results"][0]["objectWriteTraceId"] == "t2" and r.json()["errors"][0]["category"] == "CONFLICT"
-    r = http.post(f"{base}/batch/update", json={"inputs": [{"id": "1001", "properties": {"firstname": "X"}},
-                                                          {"id": "999", "properties": {"firstname": "Y"}}]})
+    r = http.post(
+        f"{base}/batch/update",
+        json={
+            "inputs": [
+                {"id": "1001", "properties": {"firstname": "X"}},
+                {"id": "999", "properties": {"firstname": "Y"}},
+            ]
+        },
+    )
     assert r.status_code == 207 and r.json()["results"][0]["properties"]["firstname"] == "X"
-    r = http.post(f"{base}/batch/update", json={"inputs": [{"id": "1001", "properties": {}}, {"id": "1001", "properties": {}}]})
+    r = http.post(
+        f"{base}/batch/update", json={"inputs": [{"id": "1001", "properties": {}}, {"id": "1001", "properties": {}}]}
+    )
     assert r.status_code == 400
     assert r.json()["message"] == "Duplicate IDs found in batch input: [1001]. IDs must be unique"
     assert r.json()["context"] == {"ids": ["1001"]}
@@ -174,7 +189,12 @@ def test_upsert_by_id_is_multi_status(emu, http, base):
     assert r.status_code == 400 and "Duplicate IDs found in batch input" in r.json()["message"]
     r = http.post(f"{base}/batch/upsert", json={"inputs": [{"id": "x", "idProperty": "firstname"}]})
     assert r.status_code == 400 and "non-unique" in r.json()["message"]
-    assert http.post(f"{base}/batch/upsert", json={"inputs": [{"id": "a@example.com", "idProperty": "email"}] * 101}).status_code == 400
+    assert (
+        http.post(
+            f"{base}/batch/upsert", json={"inputs": [{"id": "a@example.com", "idProperty": "email"}] * 101}
+        ).status_code
+        == 400
+    )
 
 
 def test_merge(emu, http, base):
@@ -201,21 +221,40 @@ def test_search(emu, http, base):
         )
     emu.state.add_contact({"email": "alone@other.org", "lifecyclestage": "customer"}, created_at=t + 100)
     search = f"{base}/search"
-    r = http.post(search, json={"filterGroups": [{"filters": [{"propertyName": "firstname", "operator": "EQ", "value": "even"}]}],
-                                "limit": 10})
+    r = http.post(
+        search,
+        json={
+            "filterGroups": [{"filters": [{"propertyName": "firstname", "operator": "EQ", "value": "even"}]}],
+            "limit": 10,
+        },
+    )
     body = r.json()
     assert body["total"] == 15 and len(body["results"]) == 10 and body["paging"]["next"]["after"] == "10"
-    page2 = http.post(search, json={"filterGroups": [{"filters": [{"propertyName": "firstname", "operator": "EQ", "value": "Even"}]}],
-                                    "limit": 10, "after": "10"}).json()
+    page2 = http.post(
+        search,
+        json={
+            "filterGroups": [{"filters": [{"propertyName": "firstname", "operator": "EQ", "value": "Even"}]}],
+            "limit": 10,
+            "after": "10",
+        },
+    ).json()
     assert len(page2["results"]) == 5 and "paging" not in page2
     between = {"propertyName": "num_employees", "operator": "BETWEEN", "value": "5", "highValue": "7"}
     assert http.post(search, json={"filterGroups": [{"filters": [between]}]}).json()["total"] == 3
-    two_groups = {"filterGroups": [
-        {"filters": [{"propertyName": "num_employees", "operator": "GTE", "value": "28"}]},
-        {"filters": [{"propertyName": "lifecyclestage", "operator": "HAS_PROPERTY"}]},
-    ], "sorts": [{"propertyName": "createdate", "direction": "DESCENDING"}], "properties": ["email", "lifecyclestage"]}
+    two_groups = {
+        "filterGroups": [
+            {"filters": [{"propertyName": "num_employees", "operator": "GTE", "value": "28"}]},
+            {"filters": [{"propertyName": "lifecyclestage", "operator": "HAS_PROPERTY"}]},
+        ],
+        "sorts": [{"propertyName": "createdate", "direction": "DESCENDING"}],
+        "properties": ["email", "lifecyclestage"],
+    }
     body = http.post(search, json=two_groups).json()
-    assert [o["properties"]["email"] for o in body["results"]] == ["alone@other.org", "c29@example.com", "c28@example.com"]
+    assert [o["properties"]["email"] for o in body["results"]] == [
+        "alone@other.org",
+        "c29@example.com",
+        "c28@example.com",
+    ]
     created = {"propertyName": "createdate", "operator": "GT", "value": "2023-11-14T22:13:20.010Z"}
     assert http.post(search, json={"filterGroups": [{"filters": [created]}]}).json()["total"] == 20
     email_in = {"propertyName": "email", "operator": "IN", "values": ["c1@example.com", "C2@example.com", "no@x.com"]}

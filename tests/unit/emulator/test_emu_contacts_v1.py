@@ -166,14 +166,17 @@ def test_update_delete_and_get(emu, api):
     assert api.post("/contacts/v1/contact/email/no@example.com/profile", props(firstname="A")).status_code == 404
     r = api.post(f"/contacts/v1/contact/vid/{vid}/profile", props(num_employees="x"))
     assert r.status_code == 400 and r.json()["validationResults"][0]["error"] == "INVALID_LONG"
-    for path in (f"/contacts/v1/contact/vid/{vid}/profile", "/contacts/v1/contact/email/a@example.com/profile",
-                 "/contacts/v1/contact/utk/utk-1/profile"):
+    for path in (
+        f"/contacts/v1/contact/vid/{vid}/profile",
+        "/contacts/v1/contact/email/a@example.com/profile",
+        "/contacts/v1/contact/utk/utk-1/profile",
+    ):
         body = api.get(path).json()
         assert body["vid"] == vid
         assert body["properties"]["firstname"]["value"] == "A"
         assert body["properties"]["lastname"]["value"] == "Z"
     only = api.get(f"/contacts/v1/contact/vid/{vid}/profile", params={"property": "firstname"}).json()
-    assert set(only["properties"]) == {"firstname"}
+    assert set(only["properties"]) == {"firstname", "lastmodifieddate"}
     r = api.delete(f"/contacts/v1/contact/vid/{vid}")
     assert r.status_code == 200 and r.json() == {"vid": vid, "deleted": True, "reason": "OK"}
     r = api.get(f"/contacts/v1/contact/vid/{vid}/profile")

@@ -246,6 +246,31 @@ def test_slow_fault_sleeps_then_answers(emu, http):
         http.get(f"{emu.url}{CONTACTS}", timeout=0.1)
 
 
+def test_reset_aborts_requests_still_sleeping(emu):
+    emu.inject_fault("slow", seconds=0.4)
+    outcome: list[object] = []
+
+    def call() -> None:
+        try:
+            outcome.append(
+                requests.post(
+                    f"{emu.url}{CONTACTS}",
+                    json={"properties": {"email": "late@example.com"}},
+                    headers={"Authorization": f"Bearer {emu.token}"},
+                ).status_code
+            )
+        except requests.ConnectionError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    time.sleep(0.15)
+    emu.reset()
+    thread.join()
+    assert isinstance(outcome[0], requests.ConnectionError)
+    assert emu.state.count_contacts() == 0 and emu.requests == [] and emu.stats["writes"] == 0
+
+
 def test_expired_token_fault(emu, http):
     emu.inject_fault("expired_token")
     r = http.get(f"{emu.url}{CONTACTS}")
@@ -293,7 +318,9 @@ def test_latency_overlaps_across_concurrent_requests(emu):
     results: list[int] = []
 
     def call() -> None:
-        results.append(requests.get(f"{emu.url}{CONTACTS}", headers={"Authorization": f"Bearer {emu.token}"}).status_code)
+        results.append(
+            requests.get(f"{emu.url}{CONTACTS}", headers={"Authorization": f"Bearer {emu.token}"}).status_code
+        )
 
     threads = [threading.Thread(target=call) for _ in range(8)]
     start = time.monotonic()

@@ -43,7 +43,9 @@ def test_v1_create_get_update_delete(emu, http):
     lst = r.json()
     assert lst["listId"] == 1 and lst["internalListId"] == 500001
     assert lst["dynamic"] is False and lst["listType"] == "STATIC" and lst["metaData"]["size"] == 0
-    assert http.post(f"{emu.url}/contacts/v1/lists", json={"name": ""}).json()["message"] == "Every list must have a name."
+    assert (
+        http.post(f"{emu.url}/contacts/v1/lists", json={"name": ""}).json()["message"] == "Every list must have a name."
+    )
     assert http.post(f"{emu.url}/contacts/v1/lists", json={"name": "Newsletter"}).status_code == 400
     assert http.get(f"{emu.url}/contacts/v1/lists/1").json()["name"] == "Newsletter"
     r = http.post(f"{emu.url}/contacts/v1/lists/1", json={"name": "Renamed"})
@@ -154,7 +156,11 @@ def test_ils_memberships(emu, http):
     base = f"{emu.url}/crm/lists/2026-03/{ils}/memberships"
     r = http.put(f"{base}/add", json=[str(vids[2]), str(vids[0]), "777"])
     assert r.status_code == 200
-    assert r.json() == {"recordsIdsAdded": [str(vids[2]), str(vids[0])], "recordIdsRemoved": [], "recordIdsMissing": ["777"]}
+    assert r.json() == {
+        "recordsIdsAdded": [str(vids[2]), str(vids[0])],
+        "recordIdsRemoved": [],
+        "recordIdsMissing": ["777"],
+    }
     assert http.put(f"{base}/add", json=[str(vids[0]), str(vids[1])]).json()["recordsIdsAdded"] == [str(vids[1])]
     page = http.get(base, params={"limit": 2}).json()
     assert [m["recordId"] for m in page["results"]] == [str(vids[0]), str(vids[1])]

@@ -42,10 +42,13 @@ def test_v1_event_type_management_with_developer_key(emu):
     type_id = r.json()["id"]
     assert requests.get(base, params=key).json()[0]["name"] == "Webinar"
     assert requests.put(f"{base}/{type_id}", params=key, json={"name": "Webinar 2"}).json()["name"] == "Webinar 2"
-    prop = requests.post(f"{base}/{type_id}/properties", params=key,
-                         json={"name": "seat", "label": "Seat", "propertyType": "String"}).json()
+    prop = requests.post(
+        f"{base}/{type_id}/properties", params=key, json={"name": "seat", "label": "Seat", "propertyType": "String"}
+    ).json()
     assert prop["name"] == "seat" and prop["id"]
-    assert requests.post(f"{base}/{type_id}/properties", params=key, json={"name": "log", "label": "x"}).status_code == 400
+    assert (
+        requests.post(f"{base}/{type_id}/properties", params=key, json={"name": "log", "label": "x"}).status_code == 400
+    )
     r = requests.put(f"{base}/{type_id}/properties", params=key, json={"id": prop["id"], "label": "Seat no."})
     assert r.json()["label"] == "Seat no."
     assert requests.put(f"{base}/{type_id}/properties", params=key, json={"id": 999, "label": "x"}).status_code == 404
@@ -68,10 +71,12 @@ def test_v1_events_single_batch_duplicates_and_get(emu, http):
     assert http.put(url, json={"id": "e9", "eventTypeId": type_id, "objectId": vid}).status_code == 405
     r = http.post(url, json={"id": "e2", "eventTypeId": "424242", "objectId": vid})
     assert r.status_code == 404
-    batch = {"eventWrappers": [
-        {"id": "b1", "eventTypeId": type_id, "email": "new@example.com", "timestamp": "1491062400000"},
-        {"id": "b2", "eventTypeId": type_id, "objectId": vid},
-    ]}
+    batch = {
+        "eventWrappers": [
+            {"id": "b1", "eventTypeId": type_id, "email": "new@example.com", "timestamp": "1491062400000"},
+            {"id": "b2", "eventTypeId": type_id, "objectId": vid},
+        ]
+    }
     assert http.post(f"{url}/batch", json=batch).status_code == 204
     assert emu.state.contact_by_email("new@example.com") is not None  # email creates the contact
     again = {"eventWrappers": [{"id": "b3", "eventTypeId": type_id, "objectId": vid}, batch["eventWrappers"][0]]}
@@ -91,9 +96,11 @@ def test_v1_events_single_batch_duplicates_and_get(emu, http):
 def test_v1_events_need_the_timeline_scope(emu):
     emu.add_token("contacts-only", {"crm.objects.contacts.write"})
     type_id = emu.state.create_event_type(APP, "T")
-    r = requests.post(f"{emu.url}/integrations/v1/{APP}/timeline/event",
-                      json={"id": "1", "eventTypeId": type_id, "email": "a@example.com"},
-                      headers={"Authorization": "Bearer contacts-only"})
+    r = requests.post(
+        f"{emu.url}/integrations/v1/{APP}/timeline/event",
+        json={"id": "1", "eventTypeId": type_id, "email": "a@example.com"},
+        headers={"Authorization": "Bearer contacts-only"},
+    )
     assert r.status_code == 403 and r.json()["category"] == "MISSING_SCOPES"
 
 
@@ -103,14 +110,26 @@ def test_v1_events_need_the_timeline_scope(emu):
 def test_v3_templates_and_tokens(emu):
     key = {"hapikey": emu.developer_api_key}
     base = f"{emu.url}/integrators/timeline/v3/{APP}/event-templates"
-    r = requests.post(base, params=key, json={"name": "Signup", "headerTemplate": "h", "detailTemplate": "d",
-                                              "objectType": "contacts", "tokens": [{"name": "plan", "type": "string"}]})
+    r = requests.post(
+        base,
+        params=key,
+        json={
+            "name": "Signup",
+            "headerTemplate": "h",
+            "detailTemplate": "d",
+            "objectType": "contacts",
+            "tokens": [{"name": "plan", "type": "string"}],
+        },
+    )
     assert r.status_code == 201
     tid = r.json()["id"]
     assert requests.get(base, params=key).json()["results"][0]["id"] == tid
     r = requests.post(f"{base}/{tid}/tokens", params=key, json={"name": "seats", "type": "number", "label": "Seats"})
     assert r.status_code == 200
-    assert requests.put(f"{base}/{tid}/tokens/seats", params=key, json={"label": "Seat count"}).json()["label"] == "Seat count"
+    assert (
+        requests.put(f"{base}/{tid}/tokens/seats", params=key, json={"label": "Seat count"}).json()["label"]
+        == "Seat count"
+    )
     assert len(requests.get(f"{base}/{tid}", params=key).json()["tokens"]) == 2
     assert requests.delete(f"{base}/{tid}/tokens/seats", params=key).status_code == 204
     assert requests.put(f"{base}/{tid}", params=key, json={"name": "Signup 2"}).json()["name"] == "Signup 2"
@@ -128,16 +147,20 @@ def test_v3_events(emu, http):
     assert http.post(url, json={"eventTemplateId": "999", "id": "s2", "email": "a@example.com"}).status_code == 404
     bad_token = {"eventTemplateId": tid, "id": "s3", "email": "a@example.com", "tokens": {"nope": 1}}
     assert http.post(url, json=bad_token).status_code == 400
-    batch = {"inputs": [
-        {"eventTemplateId": tid, "id": "s1", "email": "a@example.com"},
-        {"eventTemplateId": tid, "id": "s4", "email": "b@example.com", "tokens": {"plan": "free"}},
-    ]}
+    batch = {
+        "inputs": [
+            {"eventTemplateId": tid, "id": "s1", "email": "a@example.com"},
+            {"eventTemplateId": tid, "id": "s4", "email": "b@example.com", "tokens": {"plan": "free"}},
+        ]
+    }
     r = http.post(f"{url}/batch/create", json=batch)
     assert r.status_code == 207
     body = r.json()
     assert [e["id"] for e in body["results"]] == ["s4"]
     assert body["numErrors"] == 1 and body["errors"][0]["category"] == "CONFLICT"
-    r = http.post(f"{url}/batch/create", json={"inputs": [{"eventTemplateId": tid, "id": "s5", "email": "c@example.com"}]})
+    r = http.post(
+        f"{url}/batch/create", json={"inputs": [{"eventTemplateId": tid, "id": "s5", "email": "c@example.com"}]}
+    )
     assert r.status_code == 201 and r.json()["status"] == "COMPLETE"
     assert http.get(f"{url}/{tid}/s4").json()["tokens"] == {"plan": "free"}
     assert http.get(f"{url}/{tid}/zzz").status_code == 404
@@ -150,8 +173,13 @@ def test_v3_events(emu, http):
 def test_dated_events(emu, http):
     emu.state.register_event_type_name("pe123_signup")
     url = f"{emu.url}/integrators/timeline/2026-03/events"
-    event = {"eventTypeName": "pe123_signup", "id": "o1", "email": "a@example.com", "properties": {"plan": "pro"},
-             "timestamp": "2026-03-01T10:00:00Z"}
+    event = {
+        "eventTypeName": "pe123_signup",
+        "id": "o1",
+        "email": "a@example.com",
+        "properties": {"plan": "pro"},
+        "timestamp": "2026-03-01T10:00:00Z",
+    }
     r = http.post(url, json=event)
     assert r.status_code == 201 and r.json()["id"] == "o1" and r.json()["timestamp"] == "2026-03-01T10:00:00.000Z"
     assert http.post(url, json=event).status_code == 409
