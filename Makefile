@@ -2,11 +2,13 @@
 PYTHON ?= python3
 VENV ?= .venv
 AIRFLOW_VERSION ?= 3.3.2
+# The oldest Airflow we support, tested by `make test-compat` in its own venv.
+COMPAT_AIRFLOW_VERSION ?= 2.11.2
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed-$(AIRFLOW_VERSION)
 
-.PHONY: venv test lint demo bench clean
+.PHONY: venv test test-compat lint demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,8 +21,11 @@ venv: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+test-compat:
+	$(MAKE) test VENV=.venv-$(COMPAT_AIRFLOW_VERSION) AIRFLOW_VERSION=$(COMPAT_AIRFLOW_VERSION)
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check airflow_provider_hubspot tests
+	$(VENV)/bin/ruff check airflow_provider_hubspot tests example_dags scripts benchmarks
 	$(VENV)/bin/mypy
 
 demo: $(STAMP)
@@ -30,4 +35,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf .venv .venv-* .pytest_cache .mypy_cache .ruff_cache build *.egg-info
