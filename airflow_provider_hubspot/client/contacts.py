@@ -29,7 +29,7 @@ from airflow_provider_hubspot.client.errors import (
     HubSpotError,
     HubSpotValidationError,
 )
-from airflow_provider_hubspot.client.paging import CURSOR, OFFSET, TIME_OFFSET, VID_OFFSET, paginate
+from airflow_provider_hubspot.client.paging import CURSOR, OFFSET, TIME_OFFSET, VID_OFFSET, has_list, paginate
 from airflow_provider_hubspot.client.transport import Transport
 
 V1_BATCH_LIMIT = 1000
@@ -155,7 +155,8 @@ class ContactsAPI:
                 if by not in ("vid", "email", "utk"):
                     raise HubSpotConfigError(f"v1 batch reads are by vid, email or utk, not {by!r}.")
                 params = [(by, value) for value in chunk] + [("property", p) for p in properties or ()]
-                body = self.transport.request("GET", f"/contacts/v1/contact/{by}s/batch/", params=params).body
+                body = self.transport.request("GET", f"/contacts/v1/contact/{by}s/batch/", params=params,
+                                              expect=lambda b: isinstance(b, dict)).body
                 yield from (body or {}).values()
             else:
                 payload: dict[str, Any] = {"inputs": [{"id": str(value)} for value in chunk]}
@@ -163,7 +164,8 @@ class ContactsAPI:
                     payload["properties"] = list(properties)
                 if by not in ("vid", "id", "hs_object_id"):
                     payload["idProperty"] = by
-                body = self.transport.request("POST", f"{self._crm}/batch/read", json_body=payload).body
+                body = self.transport.request("POST", f"{self._crm}/batch/read", json_body=payload,
+                                              expect=has_list("results")).body
                 yield from (body or {}).get("results", [])
 
     def iter_all(self, *, properties: Sequence[str] | None = None, page_size: int = 100) -> Iterator[Any]:
@@ -231,7 +233,8 @@ class ContactsAPI:
         style = VID_OFFSET if feed == "all" else TIME_OFFSET
 
         def fetch(cursor: dict[str, Any]) -> Any:
-            return self.transport.request("GET", _FEEDS[feed], params=base + list(cursor.items())).body
+            return self.transport.request("GET", _FEEDS[feed], params=base + list(cursor.items()),
+                                          expect=has_list("contacts")).body
 
         return paginate(fetch, style, "contacts", stop=stop)
 
@@ -275,7 +278,7 @@ class ContactsAPI:
             if cursor.get("after") is not None and int(cursor["after"]) >= 10_000:
                 return {"results": []}  # HubSpot answers 400 past 10,000 results
             return self.transport.request("POST", f"{self._crm}/search", json_body={**payload, **cursor},
-                                          search=True).body
+                                          search=True, expect=has_list("results")).body
 
         return paginate(fetch, CURSOR, "results")
 
@@ -382,7 +385,8 @@ class ContactsAPI:
                           for r in pending]
                 path = f"{self._crm}/batch/upsert"
             try:
-                body = self.transport.request("POST", path, json_body={"inputs": inputs}).body or {}
+                body = self.transport.request("POST", path, json_body={"inputs": inputs},
+                                              expect=has_list("results")).body
             except HubSpotValidationError as exc:
                 _raise_if_unknown_property_everywhere(exc, [], pending)
                 culprit = _named_culprit(exc, pending, id_property)

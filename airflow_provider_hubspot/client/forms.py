@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from airflow_provider_hubspot.client.paging import CURSOR, TIME_OFFSET, paginate
+from airflow_provider_hubspot.client.paging import CURSOR, TIME_OFFSET, has_list, paginate
 from airflow_provider_hubspot.client.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,8 @@ class FormsAPI:
         limit = [("limit", max(1, min(page_size, 50)))]
 
         def fetch(cursor: dict[str, Any]) -> Any:
-            return self.transport.request("GET", path, params=limit + list(cursor.items())).body
+            return self.transport.request("GET", path, params=limit + list(cursor.items()),
+                                          expect=has_list("results")).body
 
         def older(item: Any) -> bool:
             return since_ms is not None and int(item.get("submittedAt") or 0) <= since_ms
@@ -52,7 +53,8 @@ class FormsAPI:
         params = [("count", min(page_size, 100)), ("formSubmissionMode", "all")]
 
         def fetch(cursor: dict[str, Any]) -> Any:
-            return self.transport.request("GET", RECENT_FEED, params=params + list(cursor.items())).body
+            return self.transport.request("GET", RECENT_FEED, params=params + list(cursor.items()),
+                                          expect=has_list("contacts")).body
 
         def older(contact: Any) -> bool:
             modified = (contact.get("properties", {}).get("lastmodifieddate") or {}).get("value")

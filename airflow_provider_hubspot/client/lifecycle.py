@@ -54,5 +54,5 @@ class LifecycleAPI:
         params: dict[str, Any] = {"fromTimestamp": int(from_ms), "toTimestamp": int(to_ms)}
         if aggregation_property:
             params["aggregationProperty"] = aggregation_property
-        body = self.transport.request("GET", PATH, params=params).body
-        return list(body or [])
+        body = self.transport.request("GET", PATH, params=params, expect=lambda b: isinstance(b, list)).body
+        return [row for row in body if isinstance(row, dict)]

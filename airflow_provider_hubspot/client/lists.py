@@ -118,7 +118,8 @@ class ListsAPI:
         items = [("vids", int(v)) for v in vids] + [("emails", str(e)) for e in emails]
         for chunk in chunked(items, V1_ADD_LIMIT):
             payload = {"vids": [v for k, v in chunk if k == "vids"], "emails": [v for k, v in chunk if k == "emails"]}
-            body = self.transport.request("POST", f"/contacts/v1/lists/{list_id}/add", json_body=payload).body or {}
+            body = self.transport.request("POST", f"/contacts/v1/lists/{list_id}/add", json_body=payload,
+                                          expect=lambda b: isinstance(b, dict)).body
             for key in merged:
                 merged[key].extend(body.get(key) or [])
         return merged
@@ -143,7 +144,7 @@ class ListsAPI:
         result: dict[str, list[str]] = {"added": [], "removed": [], "missing": [], "unchanged": []}
         for chunk in chunked((str(r) for r in record_ids), MODERN_ADD_LIMIT):
             body = self.transport.request("PUT", f"{self.edition.crm_lists}/{list_id}/memberships/{action}",
-                                          json_body=chunk).body or {}
+                                          json_body=chunk, expect=lambda b: isinstance(b, dict)).body
             added = [str(i) for i in body.get("recordsIdsAdded") or body.get("recordIdsAdded") or []]
             removed = [str(i) for i in body.get("recordIdsRemoved") or []]
             missing = [str(i) for i in body.get("recordIdsMissing") or []]

@@ -32,6 +32,15 @@ HAS_MORE = PagingStyle(("offset",), ("offset",), "hasMore")
 CURSOR = PagingStyle(("after",), ("paging.next.after",), None)
 
 
+def has_list(key: str) -> Callable[[Any], bool]:
+    """A response-shape check: the body is an object whose ``key`` (dotted) is a list."""
+
+    def check(body: Any) -> bool:
+        return isinstance(_dig(body, key) if key else body, list)
+
+    return check
+
+
 def _dig(body: Any, dotted: str) -> Any:
     for part in dotted.split("."):
         if not isinstance(body, dict):

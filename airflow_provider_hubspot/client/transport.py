@@ -195,6 +195,7 @@ class Transport:
         developer: bool = False,
         search: bool = False,
         retry: bool = True,
+        expect: Callable[[Any], bool] | None = None,
     ) -> Response:
         """Send one request, retrying transient failures; return the response or raise HubSpotError.
 
@@ -205,6 +206,8 @@ class Transport:
         :param developer: authenticate with the developer API key (app-management calls).
         :param search: pace with the search limiter instead of the ten-secondly one.
         :param retry: retry transient failures (429, 5xx, timeouts, resets).
+        :param expect: checks the parsed body of a success; a body that fails it is treated like a
+            5xx (retried, then a clear error naming the correlation id), never as a silent success.
         """
         attempts = self.max_retries + 1 if retry else 1
         retrying = Retrying(
@@ -215,7 +218,7 @@ class Transport:
             before_sleep=self._before_retry,
             reraise=True,
         )
-        return retrying(self._send, method, path, params, json_body, developer, search)
+        return retrying(self._send, method, path, params, json_body, developer, search, expect)
 
     def post_form(self, path: str, form: dict[str, str]) -> Any:
         """POST a form (OAuth token endpoint): no pacing, no auth header, one retry path."""
@@ -255,6 +258,7 @@ class Transport:
         json_body: Any,
         developer: bool,
         search: bool,
+        expect: Callable[[Any], bool] | None = None,
     ) -> Response:
         replayed = False
         while True:
@@ -268,7 +272,13 @@ class Transport:
             if not search:
                 self.limiter.update_from_headers(raw.headers)
             try:
-                return self._parse(raw, method, path)
+                response = self._parse(raw, method, path)
+                if expect is not None and not expect(response.body):
+                    raise HubSpotServerError(
+                        f"HubSpot answered {response.status} with a body of an unexpected shape: "
+                        f"{self.redact(str(response.body))[:200]!r}",
+                        status=response.status, correlation_id=response.correlation_id, request=f"{method} {path}")
+                return response
             except HubSpotAuthError as exc:
                 expired = exc.category == "EXPIRED_AUTHENTICATION"
                 if expired and not developer and not replayed and self.auth.can_refresh:

@@ -67,6 +67,8 @@ class Response:
     raw: bytes | None = None
     content_type: str | None = JSON_CT
     headers: dict[str, str] = field(default_factory=dict)
+    #: Send only this many body bytes (with the full Content-Length), then close: a reset mid-body.
+    cut_body_at: int | None = None
 
     def body_bytes(self) -> bytes:
         if self.raw is not None:

@@ -23,6 +23,9 @@ Emulator choices where HubSpot's behaviour is UNCERTAIN:
   ``MISSING_SCOPES``. Developer-key routes accept only ``?hapikey=<developer_api_key>``.
 * ``truncated_json`` runs the handler (writes are applied) and answers 200 with the first half of
   the real body (or of a stand-in JSON document when the real body is empty).
+* ``wrong_shape`` runs the handler and answers 200 with valid JSON of an unexpected shape.
+* ``reset_mid_body`` runs the handler, announces the full Content-Length, sends half the body and
+  closes the connection.
 * ``RecordedRequest.status`` is 0 when the connection was dropped.
 * ``reset()`` aborts requests that are still sleeping (latency / ``slow``): their connection is
   closed without touching the new state, and they are neither recorded nor counted.
@@ -64,10 +67,12 @@ FAULT_KINDS: tuple[str, ...] = (
     "drop_before",
     "drop_after",
     "truncated_json",
+    "wrong_shape",
+    "reset_mid_body",
     "expired_token",
 )
 DEFAULT_FAULT_KINDS: tuple[str, ...] = ("429", "500", "502_html", "503", "drop_before", "drop_after")
-_POST_FAULTS = frozenset({"drop_after", "truncated_json"})
+_POST_FAULTS = frozenset({"drop_after", "truncated_json", "wrong_shape", "reset_mid_body"})
 RATE_POLICIES = ("TEN_SECONDLY_ROLLING", "SECONDLY", "DAILY")
 STAT_KEYS = ("requests", "429", "faults", "writes", "oauth_refreshes", "auth_failures", "dropped")
 
@@ -299,6 +304,9 @@ class _Handler(BaseHTTPRequestHandler):
             lines.append(f"{key}: {value}")
         if self.close_connection:
             lines.append("Connection: close")
+        if resp.cut_body_at is not None:
+            body = body[: resp.cut_body_at]
+            self.close_connection = True
         payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
         try:
             self.wfile.write(payload)
@@ -928,6 +936,11 @@ class HubSpotEmulator:
         if fault is not None:
             if fault.kind == "drop_after":
                 return None
+            if fault.kind == "wrong_shape":
+                return Response(200, data={"unexpected": "shape"}, headers=resp.headers)
+            if fault.kind == "reset_mid_body":
+                full = resp.body_bytes() or b'{"status":"COMPLETE","results":[]}'
+                return Response(200, raw=full, headers=resp.headers, cut_body_at=max(1, len(full) // 2))
             full = resp.body_bytes()
             if not full.strip():
                 full = b'{"status":"COMPLETE","results":[{"id":"0","properties":{}}]}'
