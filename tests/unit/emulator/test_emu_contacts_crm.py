@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,25 +12,6 @@ import requests
 from airflow_provider_hubspot.emulator import HubSpotEmulator
 
 PREFIXES = ["/crm/v3/objects/contacts", "/crm/objects/2026-03/contacts"]
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[HubSpotEmulator]:
-    with HubSpotEmulator(rate_limit=0, search_rate_per_second=1000) as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(server: HubSpotEmulator) -> HubSpotEmulator:
-    server.reset()
-    return server
-
-
-@pytest.fixture
-def http(emu: HubSpotEmulator) -> Iterator[requests.Session]:
-    with requests.Session() as s:
-        s.headers["Authorization"] = f"Bearer {emu.token}"
-        yield s
 
 
 @pytest.fixture(params=PREFIXES)

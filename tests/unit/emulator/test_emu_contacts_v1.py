@@ -11,19 +11,6 @@ import requests
 from airflow_provider_hubspot.emulator import HubSpotEmulator
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[HubSpotEmulator]:
-    with HubSpotEmulator(rate_limit=0) as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(server: HubSpotEmulator) -> HubSpotEmulator:
-    server.reset()
-    server.rate_limit = 0
-    return server
-
-
 class Api:
     def __init__(self, emu: HubSpotEmulator) -> None:
         self.emu = emu

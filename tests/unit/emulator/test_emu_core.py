@@ -20,19 +20,6 @@ def server() -> Iterator[HubSpotEmulator]:
         yield emu
 
 
-@pytest.fixture
-def emu(server: HubSpotEmulator) -> HubSpotEmulator:
-    server.reset()
-    return server
-
-
-@pytest.fixture
-def http(emu: HubSpotEmulator) -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        session.headers["Authorization"] = f"Bearer {emu.token}"
-        yield session
-
-
 # -- routing -------------------------------------------------------------------------------------
 
 

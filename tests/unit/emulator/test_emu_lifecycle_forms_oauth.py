@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import requests
 
 from airflow_provider_hubspot.emulator import HubSpotEmulator
@@ -14,25 +12,6 @@ from airflow_provider_hubspot.emulator import HubSpotEmulator
 DAY = 86_400_000
 NOW = 1_790_000_000_000
 LIFECYCLE = "/contacts/search/v1/external/lifecyclestages"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[HubSpotEmulator]:
-    with HubSpotEmulator(rate_limit=0) as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(server: HubSpotEmulator) -> HubSpotEmulator:
-    server.reset()
-    return server
-
-
-@pytest.fixture
-def http(emu: HubSpotEmulator) -> Iterator[requests.Session]:
-    with requests.Session() as s:
-        s.headers["Authorization"] = f"Bearer {emu.token}"
-        yield s
 
 
 # -- lifecycle -----------------------------------------------------------------------------------

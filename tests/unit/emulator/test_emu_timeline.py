@@ -2,33 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 import requests
 
-from airflow_provider_hubspot.emulator import HubSpotEmulator
-
 APP = 77
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[HubSpotEmulator]:
-    with HubSpotEmulator(rate_limit=0) as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(server: HubSpotEmulator) -> HubSpotEmulator:
-    server.reset()
-    return server
-
-
-@pytest.fixture
-def http(emu: HubSpotEmulator) -> Iterator[requests.Session]:
-    with requests.Session() as s:
-        s.headers["Authorization"] = f"Bearer {emu.token}"
-        yield s
 
 
 # -- v1 ------------------------------------------------------------------------------------------
