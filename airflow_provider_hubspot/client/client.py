@@ -8,9 +8,12 @@ from typing import Any
 from airflow_provider_hubspot.client.auth import Auth
 from airflow_provider_hubspot.client.contacts import ContactsAPI
 from airflow_provider_hubspot.client.editions import Edition
+from airflow_provider_hubspot.client.email import EmailAPI
 from airflow_provider_hubspot.client.forms import FormsAPI
+from airflow_provider_hubspot.client.leads import LeadsAPI
 from airflow_provider_hubspot.client.lifecycle import LifecycleAPI
 from airflow_provider_hubspot.client.lists import ListsAPI
+from airflow_provider_hubspot.client.properties import PropertiesAPI
 from airflow_provider_hubspot.client.timeline import TimelineAPI
 from airflow_provider_hubspot.client.transport import Transport, normalize_base_url
 
@@ -106,6 +109,9 @@ class HubSpotClient:
         self.timeline = TimelineAPI(self.transport, self.edition)
         self.lifecycle = LifecycleAPI(self.transport)
         self.forms = FormsAPI(self.transport)
+        self.email = EmailAPI(self.transport, self.edition)
+        self.properties = PropertiesAPI(self.transport, self.edition)
+        self.leads = LeadsAPI()  # discontinued 2013-12-31: every attribute explains the contacts replacement
 
     def close(self) -> None:
         self.transport.close()

@@ -9,12 +9,22 @@ from typing import Any
 from airflow_provider_hubspot.client.batching import chunked
 from airflow_provider_hubspot.client.editions import Edition
 from airflow_provider_hubspot.client.errors import HubSpotConfigError, HubSpotError, HubSpotNotFoundError
-from airflow_provider_hubspot.client.paging import CURSOR, HAS_MORE, OFFSET, TIME_OFFSET, VID_OFFSET, paginate
+from airflow_provider_hubspot.client.paging import (
+    CURSOR,
+    HAS_MORE,
+    OFFSET,
+    TIME_OFFSET,
+    VID_OFFSET,
+    has_list,
+    paginate,
+)
 from airflow_provider_hubspot.client.transport import Transport
 
 V1_ADD_LIMIT = 500
 #: Per-request membership limit of the ILS API is not documented; 250 matches its page size.
 MODERN_ADD_LIMIT = 250
+#: Ids per batch read of lists (HubSpot documents no limit; 100 keeps the URL short).
+BATCH_GET_LIMIT = 100
 
 
 class ListIdError(HubSpotConfigError):
@@ -51,14 +61,15 @@ class ListsAPI:
         return body.get("list", body)
 
     def update(self, list_id: str | int, changes: dict[str, Any]) -> Any:
-        """v1: partial update (``name``, ``filters``...); modern: rename with ``{"name": ...}``."""
+        """v1: partial update (``name``, ``filters``...); modern: rename with ``{"name": ...}``. Returns the list."""
         if self.edition.is_v1:
             return self.transport.request("POST", f"/contacts/v1/lists/{list_id}", json_body=changes).body
         if set(changes) != {"name"}:
             raise HubSpotConfigError("ILS lists are renamed with {'name': ...}; filters change through "
                                      "update-list-filters, which this client does not wrap.")
-        return self.transport.request("PUT", f"{self.edition.crm_lists}/{list_id}/update-list-name",
-                                      params={"listName": changes["name"]}).body
+        body = self.transport.request("PUT", f"{self.edition.crm_lists}/{list_id}/update-list-name",
+                                      params={"listName": changes["name"]}).body or {}
+        return body.get("updatedList", body.get("list", body))
 
     def delete(self, list_id: str | int) -> None:
         path = f"/contacts/v1/lists/{list_id}" if self.edition.is_v1 else f"{self.edition.crm_lists}/{list_id}"
@@ -185,9 +196,101 @@ class ListsAPI:
                 return self.transport.request("GET", path, params=params + list(cursor.items())).body
 
             return paginate(fetch_v1, OFFSET, "lists")
+        if kind == "static":
+            return self.iter_static_lists(page_size=page_size)
+        if kind == "dynamic":
+            return self.iter_dynamic_lists(page_size=page_size)
 
         def fetch(cursor: dict[str, Any]) -> Any:
             payload = {"count": min(page_size, 500), "offset": int(cursor.get("offset") or 0)}
             return self.transport.request("POST", f"{self.edition.crm_lists}/search", json_body=payload).body
 
         return paginate(fetch, HAS_MORE, "lists")
+
+    # -- more reads (seed operations) ------------------------------------------------------------
+
+    def get_many(self, list_ids: Iterable[str | int], *, chunk_size: int = BATCH_GET_LIMIT) -> Iterator[Any]:
+        """Yield the lists with these ids (metadata only; unknown ids are skipped), ``chunk_size`` per request.
+
+        v1: ``GET /contacts/v1/lists/batch?listId=..`` (legacy ids); modern: ``GET {lists}?listIds=..`` (ILS ids).
+        """
+        for chunk in chunked((str(i) for i in list_ids), max(1, chunk_size)):
+            if self.edition.is_v1:
+                path, params = "/contacts/v1/lists/batch", [("listId", i) for i in chunk]
+            else:
+                path, params = self.edition.crm_lists, [("listIds", i) for i in chunk]
+            body = self.transport.request("GET", path, params=params, expect=has_list("lists")).body
+            yield from body["lists"]
+
+    def iter_static_lists(self, *, page_size: int = 250) -> Iterator[Any]:
+        """Yield static lists: v1 ``/contacts/v1/lists/static``; modern: ``MANUAL`` and ``SNAPSHOT`` lists."""
+        if self.edition.is_v1:
+            return self.iter_lists("static", page_size=page_size)
+        return self.search_lists(processing_types=("MANUAL", "SNAPSHOT"), page_size=page_size)
+
+    def iter_dynamic_lists(self, *, page_size: int = 250) -> Iterator[Any]:
+        """Yield dynamic lists: v1 ``/contacts/v1/lists/dynamic``; modern: ``DYNAMIC`` lists."""
+        if self.edition.is_v1:
+            return self.iter_lists("dynamic", page_size=page_size)
+        return self.search_lists(processing_types=("DYNAMIC",), page_size=page_size)
+
+    def search_lists(self, query: str = "", *, processing_types: Iterable[str] = (),
+                     page_size: int = 250) -> Iterator[Any]:
+        """Modern editions: yield lists whose name contains ``query`` (``POST {lists}/search``), optionally
+        only of the given processing types (``MANUAL``, ``SNAPSHOT``, ``DYNAMIC``)."""
+        if self.edition.is_v1:
+            raise HubSpotConfigError("The v1 lists API has no search; use iter_lists() (or a modern api_version).")
+        base: dict[str, Any] = {"query": query, "count": max(1, min(page_size, 500))}
+        types = [str(t).upper() for t in processing_types]
+        if types:
+            base["processingTypes"] = types
+
+        def fetch(cursor: dict[str, Any]) -> Any:
+            payload = {**base, "offset": int(cursor.get("offset") or 0)}
+            return self.transport.request("POST", f"{self.edition.crm_lists}/search", json_body=payload,
+                                          expect=has_list("lists")).body
+
+        return paginate(fetch, HAS_MORE, "lists")
+
+    def iter_member_contacts(self, list_id: str | int, *, recent: bool = False,
+                             properties: Iterable[str] | None = None, page_size: int = 100) -> Iterator[Any]:
+        """Yield the contacts in a list as contact records.
+
+        ``recent=True`` follows the order of addition: v1's "recently added" feed (newest first), the modern
+        ``join-order`` memberships (oldest first).
+
+        v1 pages ``/contacts/v1/lists/{id}/contacts/all|recent`` (contacts with ``addedAt``); modern editions page
+        the memberships and read each page's contacts with one batch read (at most ``page_size`` held at once).
+        """
+        props = list(properties or ())
+        if self.edition.is_v1:
+            kind = "recent" if recent else "all"
+            params = [("count", max(1, min(page_size, 100)))] + [("property", p) for p in props]
+
+            def fetch_v1(cursor: dict[str, Any]) -> Any:
+                return self.transport.request("GET", f"/contacts/v1/lists/{list_id}/contacts/{kind}",
+                                              params=params + list(cursor.items()), expect=has_list("contacts")).body
+
+            return paginate(fetch_v1, TIME_OFFSET if recent else VID_OFFSET, "contacts")
+        return self._modern_member_contacts(list_id, recent, props, max(1, min(page_size, 100)))
+
+    def _modern_member_contacts(self, list_id: str | int, recent: bool, props: list[str], size: int) -> Iterator[Any]:
+        crm = self.edition.crm_objects("contacts")
+        for chunk in chunked(self.iter_members(list_id, recent=recent, page_size=size), size):
+            payload: dict[str, Any] = {"inputs": [{"id": str(m["recordId"])} for m in chunk]}
+            if props:
+                payload["properties"] = props
+            body = self.transport.request("POST", f"{crm}/batch/read", json_body=payload,
+                                          expect=has_list("results")).body
+            by_id = {str(r.get("id")): r for r in body["results"]}
+            for member in chunk:
+                record = by_id.get(str(member["recordId"]))
+                if record is not None:
+                    yield {**record, "membershipTimestamp": member.get("membershipTimestamp")}
+
+    def get_legacy_id_mapping(self, legacy_id: str | int) -> dict[str, Any]:
+        """Map one v1 legacy list id: ``{"legacyListId", "listId"}`` (``GET {lists}/idmapping?legacyListId=``);
+        unknown ids raise :class:`HubSpotNotFoundError`."""
+        return self.transport.request("GET", f"{self.edition.crm_lists}/idmapping",
+                                      params={"legacyListId": str(legacy_id)},
+                                      expect=lambda b: isinstance(b, dict)).body

@@ -8,7 +8,7 @@ Events are immutable and their ids unique per type, so sending an event again is
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from airflow_provider_hubspot.client.batching import BatchOutcome, BatchRunner, Record, chunked
@@ -19,9 +19,11 @@ from airflow_provider_hubspot.client.errors import (
     HubSpotError,
     HubSpotValidationError,
 )
+from airflow_provider_hubspot.client.paging import CURSOR, HAS_MORE, has_list, paginate
 from airflow_provider_hubspot.client.transport import Transport
 
 BATCH_LIMIT = 100
+TEMPLATES_BASE = "/integrators/timeline/v3"
 _EXISTS_WORDS = ("already exists", "already been used", "already used", "duplicate", "already exist")
 
 
@@ -64,8 +66,11 @@ class TimelineAPI:
         """Get one event by its type (id / template id) and id."""
         if self.edition.is_v1:
             path = f"{self._v1(app_id)}/event/{event_type}/{event_id}"
-        else:
+        elif self.edition.modern == "v3":
             path = f"{self.edition.timeline}/events/{event_type}/{event_id}"
+        else:
+            raise HubSpotConfigError(f"HubSpot's {self.edition} timeline API has no endpoint to read one event; "
+                                     "use api_version='v3' (event templates) or 'v1' to read events back.")
         return self.transport.request("GET", path).body
 
     def create_events(
@@ -148,3 +153,99 @@ class TimelineAPI:
 
     def delete_event_type(self, app_id: str | int, event_type_id: str | int) -> None:
         self.transport.request("DELETE", f"{self._v1(app_id)}/event-types/{event_type_id}", developer=True)
+
+    def iter_event_types(self, app_id: str | int, *, user_id: str | int | None = None) -> Iterator[dict[str, Any]]:
+        """Yield the app's v1 event types (a generator over :meth:`list_event_types`' endpoint)."""
+        path = f"{self._v1(app_id)}/event-types"
+        params = {"userId": user_id} if user_id else None
+
+        def fetch(cursor: dict[str, Any]) -> Any:
+            return self.transport.request("GET", path, params=params, developer=True, expect=has_list("")).body
+
+        return paginate(fetch, HAS_MORE, "")
+
+    # -- v1 event type properties (developer key) -------------------------------------------------
+
+    def iter_event_type_properties(self, app_id: str | int, event_type_id: str | int) -> Iterator[dict[str, Any]]:
+        """Yield the custom properties of a v1 event type."""
+        path = f"{self._v1(app_id)}/event-types/{event_type_id}/properties"
+
+        def fetch(cursor: dict[str, Any]) -> Any:
+            return self.transport.request("GET", path, developer=True, expect=has_list("")).body
+
+        return paginate(fetch, HAS_MORE, "")
+
+    def create_event_type_property(self, app_id: str | int, event_type_id: str | int,
+                                   prop: dict[str, Any]) -> dict[str, Any]:
+        """Add a property ``{"name", "label", "propertyType", "objectProperty"?, "options"?}`` to a v1 event type
+        (the names ``log`` and ``lookup`` are reserved by HubSpot)."""
+        return self.transport.request("POST", f"{self._v1(app_id)}/event-types/{event_type_id}/properties",
+                                      json_body=prop, developer=True, expect=lambda b: isinstance(b, dict)).body
+
+    def update_event_type_property(self, app_id: str | int, event_type_id: str | int, property_id: str | int,
+                                   changes: dict[str, Any]) -> dict[str, Any]:
+        """Change a v1 event type property (``label``, ``propertyType``, ``options``...; the name cannot change).
+        An unknown ``property_id`` raises :class:`HubSpotNotFoundError`."""
+        body = {**changes, "id": int(property_id), "eventTypeId": int(event_type_id)}
+        return self.transport.request("PUT", f"{self._v1(app_id)}/event-types/{event_type_id}/properties",
+                                      json_body=body, developer=True, expect=lambda b: isinstance(b, dict)).body
+
+    def delete_event_type_property(self, app_id: str | int, event_type_id: str | int, property_id: str | int) -> None:
+        """Delete a property of a v1 event type."""
+        self.transport.request("DELETE", f"{self._v1(app_id)}/event-types/{event_type_id}/properties/{property_id}",
+                               developer=True)
+
+    # -- v3 event templates and tokens (developer key) -----------------------------------------------
+    # HubSpot publishes templates only under /integrators/timeline/v3 (hubspot-api.md §7.2: the date-based
+    # timeline API has events and project event types, no templates), so these use v3 in every edition.
+
+    @staticmethod
+    def _templates(app_id: str | int) -> str:
+        if app_id in (None, ""):
+            raise HubSpotConfigError("Event template calls need the app id (app_id=) of the HubSpot app.")
+        return f"{TEMPLATES_BASE}/{app_id}/event-templates"
+
+    def iter_event_templates(self, app_id: str | int) -> Iterator[dict[str, Any]]:
+        """Yield the app's event templates (each with its ``tokens``)."""
+        path = self._templates(app_id)
+
+        def fetch(cursor: dict[str, Any]) -> Any:
+            return self.transport.request("GET", path, developer=True, expect=has_list("results")).body
+
+        return paginate(fetch, CURSOR, "results")
+
+    def create_event_template(self, app_id: str | int, template: dict[str, Any]) -> dict[str, Any]:
+        """Create an event template ``{"name", "headerTemplate", "detailTemplate", "objectType", "tokens"?}``."""
+        return self.transport.request("POST", self._templates(app_id), json_body=template, developer=True,
+                                      expect=lambda b: isinstance(b, dict)).body
+
+    def get_event_template(self, app_id: str | int, template_id: str | int) -> dict[str, Any]:
+        return self.transport.request("GET", f"{self._templates(app_id)}/{template_id}", developer=True,
+                                      expect=lambda b: isinstance(b, dict)).body
+
+    def update_event_template(self, app_id: str | int, template_id: str | int,
+                              template: dict[str, Any]) -> dict[str, Any]:
+        """Replace an event template's name / templates (and its tokens when ``tokens`` is given)."""
+        return self.transport.request("PUT", f"{self._templates(app_id)}/{template_id}", json_body=template,
+                                      developer=True, expect=lambda b: isinstance(b, dict)).body
+
+    def delete_event_template(self, app_id: str | int, template_id: str | int) -> None:
+        self.transport.request("DELETE", f"{self._templates(app_id)}/{template_id}", developer=True)
+
+    def create_template_token(self, app_id: str | int, template_id: str | int,
+                              token: dict[str, Any]) -> dict[str, Any]:
+        """Add a token ``{"name", "label", "type": date|enumeration|number|string, "options"?,
+        "objectPropertyName"?}`` to an event template."""
+        return self.transport.request("POST", f"{self._templates(app_id)}/{template_id}/tokens", json_body=token,
+                                      developer=True, expect=lambda b: isinstance(b, dict)).body
+
+    def update_template_token(self, app_id: str | int, template_id: str | int, token_name: str,
+                              changes: dict[str, Any]) -> dict[str, Any]:
+        """Change a token's label, options or ``objectPropertyName`` (its name and type identify it)."""
+        return self.transport.request("PUT", f"{self._templates(app_id)}/{template_id}/tokens/{token_name}",
+                                      json_body={**changes, "name": token_name}, developer=True,
+                                      expect=lambda b: isinstance(b, dict)).body
+
+    def delete_template_token(self, app_id: str | int, template_id: str | int, token_name: str) -> None:
+        self.transport.request("DELETE", f"{self._templates(app_id)}/{template_id}/tokens/{token_name}",
+                               developer=True)

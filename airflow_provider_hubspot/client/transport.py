@@ -277,7 +277,8 @@ class Transport:
                     raise HubSpotServerError(
                         f"HubSpot answered {response.status} with a body of an unexpected shape: "
                         f"{self.redact(str(response.body))[:200]!r}",
-                        status=response.status, correlation_id=response.correlation_id, request=f"{method} {path}")
+                        status=response.status, correlation_id=response.correlation_id,
+                        request=self.redact(f"{method} {path}"))
                 return response
             except HubSpotAuthError as exc:
                 expired = exc.category == "EXPIRED_AUTHENTICATION"
@@ -317,17 +318,17 @@ class Transport:
             )
         except requests.Timeout as exc:
             raise HubSpotConnectionError(
-                f"no answer within {self.timeout:g} s ({type(exc).__name__})", request=f"{method} {path}"
+                f"no answer within {self.timeout:g} s ({type(exc).__name__})", request=self.redact(f"{method} {path}")
             ) from None
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
             reason = self.redact(str(exc).split("(Caused by")[-1].strip(" )"))[:200]
             raise HubSpotConnectionError(
-                f"connection failed or was reset: {reason}", request=f"{method} {path}"
+                f"connection failed or was reset: {reason}", request=self.redact(f"{method} {path}")
             ) from None
 
     def _parse(self, raw: requests.Response, method: str, path: str) -> Response:
         status = raw.status_code
-        request = f"{method} {path}"
+        request = self.redact(f"{method} {path}")
         text = raw.text if raw.content else ""
         body = _decode(text, raw.headers.get("Content-Type", ""))
         if 200 <= status < 300:

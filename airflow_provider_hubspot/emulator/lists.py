@@ -20,6 +20,11 @@ Emulator choices where HubSpot's behaviour is UNCERTAIN:
 * ``GET .../idmapping?legacyListId=N`` answers one mapping ``{"legacyListId", "listId"}`` (404
   when unknown), as the spec's ``PublicMigrationMapping``; ``POST .../idmapping`` (array of legacy
   ids, at most 10,000) answers ``{"legacyListIdsToIdsMapping": [...], "missingLegacyListIds": [...]}``.
+* ``PUT .../{listId}/update-list-name?listName=`` answers 200 ``{"updatedList": {...}}``; a blank or
+  taken name → 400 ``VALIDATION_ERROR``.
+* ``POST .../search`` takes ``query`` (name substring, case-insensitive), ``processingTypes``,
+  ``offset`` and ``count`` (default 20, capped at 500) and answers ``{"lists", "offset", "hasMore",
+  "total"}``.
 * Memberships are paged by record id (``after`` = last record id returned), ``limit`` default 100,
   max 250 (more → 400).
 """
@@ -392,6 +397,20 @@ def ils_search(req: Request) -> Response:
     )
 
 
+def ils_update_name(req: Request) -> Response:
+    state = req.state
+    lst = _ils_list(req)
+    name = str(req.arg("listName") or "").strip()
+    if not name:
+        raise v3_error(400, "listName is required", "VALIDATION_ERROR", context={"listName": ["must not be blank"]})
+    other = state.list_by_name(name)
+    if other is not None and other is not lst:
+        raise v3_error(400, f"A list named '{name}' already exists.", "VALIDATION_ERROR")
+    lst.name = name
+    lst.updated_ms = state.now_ms()
+    return json_response({"updatedList": ils_list_json(lst)})
+
+
 def ils_delete(req: Request) -> Response:
     lst = _ils_list(req)
     lst.deleted = True
@@ -583,6 +602,7 @@ def register(router: Router) -> None:
         router.add("GET", base, ils_get_many, scopes=read)
         router.add("GET", f"{base}/{{listId}}", ils_get, scopes=read)
         router.add("DELETE", f"{base}/{{listId}}", ils_delete, scopes=write)
+        router.add("PUT", f"{base}/{{listId}}/update-list-name", ils_update_name, scopes=write)
         router.add("GET", f"{base}/{{listId}}/memberships", ils_memberships, scopes=read)
         router.add("DELETE", f"{base}/{{listId}}/memberships", ils_clear, scopes=write)
         router.add("GET", f"{base}/{{listId}}/memberships/join-order", ils_memberships_join_order, scopes=read)

@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from types import ModuleType
 
-from . import contacts_crm, contacts_v1, forms, lifecycle, lists, oauth, timeline
+from . import contacts_crm, contacts_v1, email_api, forms, lifecycle, lists, oauth, properties, timeline
 from .router import Router
 
 FAMILIES: tuple[ModuleType, ...] = (oauth, contacts_v1, contacts_crm, lists, timeline, lifecycle, forms)
+FAMILIES += (email_api,)  # email subscriptions, events, campaigns, SMTP tokens, single send
+FAMILIES += (properties,)  # contact property definitions
 
 
 def build_router(families: Iterable[ModuleType] = FAMILIES) -> Router:

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from ._util import PORTAL_ID, parse_timestamp_ms
+from .email_data import EmailData
 from .schema import (
     DEFAULT_ALLOWED_TLDS,
     PROPERTY_TYPES,
@@ -232,6 +233,7 @@ class EmulatorState:
         self._form_subs: dict[str, list[tuple[int, int, str]]] = {}  # form -> sorted (ts, seq, conversion id)
         self._submissions: dict[str, dict[str, Any]] = {}  # conversion id -> submission
         self._sub_seq = 0
+        self.email = EmailData()
 
     def clear(self) -> None:
         """Forget all data and custom properties."""
@@ -932,6 +934,47 @@ class EmulatorState:
             keys = self._form_subs.get(form_id, [])
             return [dict(self._submissions[conv]) for _, _, conv in reversed(keys)]
 
+
+    # ------------------------------------------------------------------ email (subscriptions, events, SMTP)
+    def add_subscription_type(self, name: str, description: str = "") -> str:
+        """Add an email subscription type; returns its id (a fresh portal has ``1`` and ``2``)."""
+        with self.lock:
+            return self.email.add_subscription_type(name, description, self.now_ms())
+
+    def email_subscription(self, email: str) -> dict[str, Any]:
+        """The v1 subscription status of an address (as ``GET /email/public/v1/subscriptions/{email}``)."""
+        with self.lock:
+            return self.email.v1_status_json(email)
+
+    def add_email_campaign(self, name: str, *, subject: str | None = None, app_id: int = 113,
+                           app_name: str = "Batch") -> int:
+        """Add a marketing email campaign; returns its id."""
+        with self.lock:
+            return int(self.email.add_campaign(name, self.now_ms(), subject=subject, app_id=app_id,
+                                               app_name=app_name))
+
+    def add_email_event(self, recipient: str, event_type: str = "SENT", *, campaign_id: int | None = None,
+                        created_ms: int | None = None, filtered: bool = False, **extra: Any) -> dict[str, Any]:
+        """Log an email event (``SENT``, ``DELIVERED``, ``OPEN``, ``CLICK``, ``BOUNCE``, ``SPAMREPORT``...);
+        returns it (``id`` and ``created`` form its EventId)."""
+        with self.lock:
+            return dict(self.email.add_event(recipient, event_type, self.now_ms(), campaign_id=campaign_id,
+                                             created=created_ms, filtered=filtered, extra=extra))
+
+    def email_events(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(e) for e in self.email.events]
+
+    def add_marketing_email(self, name: str, *, subject: str | None = None) -> int:
+        """Add an email of the marketing email tool that single send can send; returns its ``emailId``."""
+        with self.lock:
+            return int(self.email.add_marketing_email(name, self.now_ms(), subject=subject))
+
+    def smtp_tokens(self) -> list[dict[str, Any]]:
+        """Stored SMTP API tokens (a SHA-256 of the password, never the password)."""
+        with self.lock:
+            return [dict(t) for t in self.email.smtp_tokens.values()]
+
     # ------------------------------------------------------------------ persistence
     def to_json(self) -> dict[str, Any]:
         """A JSON-serialisable snapshot of everything (see :meth:`load_json`)."""
@@ -953,6 +996,7 @@ class EmulatorState:
                 "forms": list(self.forms.values()),
                 "submissions": list(self._submissions.values()),
                 "sub_seq": self._sub_seq,
+                "email": self.email.to_json(),
             }
 
     def load_json(self, data: Mapping[str, Any] | str) -> None:
@@ -1016,6 +1060,7 @@ class EmulatorState:
                     (int(record["submittedAt"]), int(record["seq"]), record["conversionId"]),
                 )
             self._sub_seq = int(snapshot.get("sub_seq", len(self._submissions)))
+            self.email = EmailData.from_json(snapshot.get("email"))
             self._touch()
 
     # Defined last: a method named ``list`` would shadow the builtin in later annotations.

@@ -58,7 +58,7 @@ def test_operator_turns_a_persistent_failure_into_a_retryable_task_error(hubspot
     hubspot_connection.inject_fault("wrong_shape", count=10)
     op = HubSpotCreateOrUpdateContactsOperator(task_id="t", records=[r.data for r in _records()],
                                                rejects_path=str(tmp_path / "rejects.jsonl"))
-    with pytest.raises(AirflowException, match="unexpected shape.*correlation id") as info:
+    with pytest.raises(AirflowException, match=r"unexpected shape.*correlation id") as info:
         op.execute({"run_id": "r", "ti": None})
     assert "resume" in str(info.value), "records not written are saved for the next run"
 
