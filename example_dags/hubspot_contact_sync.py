@@ -65,7 +65,8 @@ with DAG(
         properties_map={"first_name": "firstname", "last_name": "lastname"},
         max_concurrency=4,
         max_rejected=0.05,  # tolerate up to 5 % bad rows; they are all in the rejects file
-        rejects_path="{{ var.value.get('hubspot_rejects_dir', '/tmp/hubspot-rejects') }}/{{ run_id | replace(':', '_') }}.jsonl",
+        rejects_path="{{ var.value.get('hubspot_rejects_dir', '/tmp/hubspot-rejects') }}"
+                     "/{{ run_id | replace(':', '_') }}.jsonl",
     )
 
     add_new_to_list = HubSpotAddContactsToListOperator(
@@ -88,7 +89,8 @@ with DAG(
         return [[ids[p["primary_email"].lower()], ids[p["duplicate_email"].lower()]]
                 for p in pairs if p["primary_email"].lower() in ids and p["duplicate_email"].lower() in ids]
 
-    merge_duplicates = HubSpotMergeContactsOperator(task_id="merge_duplicates", pairs=resolve_duplicates())
+    duplicate_pairs = resolve_duplicates()
+    merge_duplicates = HubSpotMergeContactsOperator(task_id="merge_duplicates", pairs=duplicate_pairs)
 
     log_sync_events = HubSpotCreateTimelineEventsOperator(
         task_id="log_sync_events",
@@ -112,4 +114,5 @@ with DAG(
                 json.dump(report, handle, indent=2)
         return report
 
-    upsert_contacts >> add_new_to_list >> merge_duplicates >> log_sync_events >> summarize()
+    # resolve_duplicates looks the contacts up in HubSpot: it must run after they were written.
+    upsert_contacts >> add_new_to_list >> duplicate_pairs >> merge_duplicates >> log_sync_events >> summarize()

@@ -4,7 +4,8 @@ Wait on HubSpot state: new customers and new form submissions, then act on them.
 What it shows:
   * ``wait_for_customers`` — ``HubSpotLifecycleStageSensor`` in deferrable mode: frees its worker
     slot while the triggerer polls HubSpot's lifecycle-stage metrics until ``min_customers``
-    contacts became customers during the run's window.
+    contacts became customers in the window: from ``window_hours`` before the data interval end
+    until the sensor gives up waiting.
   * ``wait_for_signups`` — ``HubSpotFormSubmissionSensor`` (reschedule mode) waiting for new
     submissions of one form since the watermark; pushes the submissions and the new watermark.
   * ``welcome_new_leads`` — a downstream task reading both sensors' XComs.
@@ -50,7 +51,8 @@ with DAG(
         stage="customer",
         min_count="{{ params.min_customers }}",
         from_timestamp="{{ (data_interval_end - macros.timedelta(hours=params.window_hours)).isoformat() }}",
-        to_timestamp="{{ data_interval_end.isoformat() }}",
+        # No to_timestamp: the window stays open up to each poke, so contacts that become customers
+        # while the sensor waits count too.
         deferrable=True,
         poke_interval=2,
         timeout=timedelta(minutes=30).total_seconds(),

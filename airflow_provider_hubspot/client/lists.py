@@ -148,7 +148,7 @@ class ListsAPI:
         return self._modern_membership(list_id, record_ids, "remove")
 
     def add_records(self, list_id: str | int, record_ids: Iterable[Any]) -> dict[str, Any]:
-        """Modern: add records by id. Returns ``added``, ``missing`` and ``already_members`` lists."""
+        """Modern: add records by id. Returns ``added``, ``missing`` and ``unchanged`` (already members) lists."""
         return self._modern_membership(list_id, record_ids, "add")
 
     def _modern_membership(self, list_id: str | int, record_ids: Iterable[Any], action: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ Events are immutable and their ids unique per type, so sending an event again is
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -25,6 +26,22 @@ from airflow_provider_hubspot.client.transport import Transport
 BATCH_LIMIT = 100
 TEMPLATES_BASE = "/integrators/timeline/v3"
 _EXISTS_WORDS = ("already exists", "already been used", "already used", "duplicate", "already exist")
+
+
+_INDEX_RE = re.compile(r"(?:inputs|eventWrappers)\[(\d+)\]")
+
+
+def _named_event(exc: HubSpotError, pending: Sequence[Record]) -> int | None:
+    """The position of the event a whole-batch rejection names (``inputs[N]``, or its id), if any."""
+    match = _INDEX_RE.search(exc.message)
+    if match and int(match.group(1)) < len(pending):
+        return int(match.group(1))
+    hits = [i for i, r in enumerate(pending) if str(r.data.get("id")) and f"'{r.data.get('id')}'" in exc.message]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _strip_index(message: str) -> str:
+    return _INDEX_RE.sub("", message).lstrip(": ")
 
 
 def _already_exists(exc: HubSpotError) -> bool:
@@ -101,23 +118,36 @@ class TimelineAPI:
         return runner.run(chunked(events, size), on_done=on_batch)
 
     def _send_batch(self, batch: Sequence[Record], app_id: str | int | None, outcome: BatchOutcome) -> None:
-        events = [r.data for r in batch]
-        try:
-            if self.edition.is_v1:
-                self.transport.request("POST", f"{self._v1(app_id)}/event/batch", json_body={"eventWrappers": events})
-            elif self.edition.modern == "v3":
-                body = self.transport.request("POST", f"{self.edition.timeline}/events/batch/create",
-                                              json_body={"inputs": events}).body or {}
-                if body.get("errors"):
-                    self._one_by_one(batch, app_id, outcome)
+        """Send a batch; when HubSpot rejects it whole, settle the event it names and resend the rest.
+
+        A rejection that names no event, or says an event already exists (a retried task), settles the
+        remaining events one by one so each gets its own answer.
+        """
+        pending = list(batch)
+        while pending:
+            events = [r.data for r in pending]
+            try:
+                if self.edition.is_v1:
+                    self.transport.request("POST", f"{self._v1(app_id)}/event/batch",
+                                           json_body={"eventWrappers": events})
+                elif self.edition.modern == "v3":
+                    body = self.transport.request("POST", f"{self.edition.timeline}/events/batch/create",
+                                                  json_body={"inputs": events}).body or {}
+                    if body.get("errors"):
+                        self._one_by_one(pending, app_id, outcome)
+                        return
+                else:
+                    self.transport.request("POST", f"{self.edition.timeline}/events/batch",
+                                           json_body={"inputs": events})
+            except (HubSpotValidationError, HubSpotConflictError) as exc:
+                position = _named_event(exc, pending)
+                if position is None or _already_exists(exc):
+                    self._one_by_one(pending, app_id, outcome)
                     return
-            else:
-                self.transport.request("POST", f"{self.edition.timeline}/events/batch", json_body={"inputs": events})
-        except (HubSpotValidationError, HubSpotConflictError):
-            # The batch is rejected whole (a repeated id, or one bad event): settle each event alone.
-            self._one_by_one(batch, app_id, outcome)
+                outcome.reject(pending.pop(position), _strip_index(exc.message), exc.category)
+                continue
+            outcome.count("created", len(pending))
             return
-        outcome.count("created", len(batch))
 
     def _one_by_one(self, batch: Sequence[Record], app_id: str | int | None, outcome: BatchOutcome) -> None:
         for record in batch:

@@ -146,7 +146,12 @@ class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
             result.setdefault(name, 0)
         self.log.info("%s. Summary: %s", progress.line(), result)
         for sample in rejects.samples:
-            self.log.warning("Rejected input record %d: %s", sample.index, sample.reason)
+            if sample.code != DUPLICATE:
+                self.log.warning("Rejected input record %d: %s", sample.index, sample.reason)
+        if result["duplicates"]:
+            self.log.info("%d input records repeated a key of a later record in the same batch (the later one "
+                          "was written; they are listed in the rejects file with code %s)", result["duplicates"],
+                          DUPLICATE)
         check_max_rejected(self.max_rejected, rejected, records.count, rejects.written_path,
                            [r for r in rejects.samples if r.code != DUPLICATE])
         return result

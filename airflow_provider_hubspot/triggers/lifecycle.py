@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from airflow_provider_hubspot.client import HubSpotClient
-from airflow_provider_hubspot.client.lifecycle import stage_property
+from airflow_provider_hubspot.client.lifecycle import MAX_WINDOW_MS, stage_property
 from airflow_provider_hubspot.triggers.base import HubSpotPollingTrigger
 
 
@@ -14,7 +15,7 @@ def check_lifecycle_stage(
     *,
     stage: str,
     from_ms: int,
-    to_ms: int,
+    to_ms: int | None,
     min_count: int,
     aggregation_property: str | None = None,
     aggregation_value: str | None = None,
@@ -24,6 +25,8 @@ def check_lifecycle_stage(
     Returns ``(done, payload)``; the payload (counts seen) is what the sensor pushes to XCom.
     """
     wanted = stage_property(stage)
+    if to_ms is None:  # an open window: up to now, so contacts entering while the sensor waits count
+        to_ms = min(int(time.time() * 1000), from_ms + MAX_WINDOW_MS)
     rows = client.lifecycle.stage_counts(from_ms, to_ms, aggregation_property=aggregation_property)
     counts = {str(row.get("lifecycleStage")): int(row.get("count") or 0) for row in rows}
     count = counts.get(wanted, 0)
@@ -46,19 +49,19 @@ class HubSpotLifecycleStageTrigger(HubSpotPollingTrigger):
 
     :param stage: lifecycle stage (``customer``) or its date property.
     :param from_ms: window start, epoch ms.
-    :param to_ms: window end, epoch ms.
+    :param to_ms: window end, epoch ms; ``None`` keeps the window open up to the time of each check.
     :param min_count: contacts needed.
     :param aggregation_property: optional enumeration property to count by.
     :param aggregation_value: the value of ``aggregation_property`` to count.
     """
 
-    def __init__(self, *, stage: str, from_ms: int, to_ms: int, min_count: int = 1,
+    def __init__(self, *, stage: str, from_ms: int, to_ms: int | None = None, min_count: int = 1,
                  aggregation_property: str | None = None, aggregation_value: str | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.stage = stage
         self.from_ms = int(from_ms)
-        self.to_ms = int(to_ms)
+        self.to_ms = None if to_ms is None else int(to_ms)
         self.min_count = int(min_count)
         self.aggregation_property = aggregation_property
         self.aggregation_value = aggregation_value

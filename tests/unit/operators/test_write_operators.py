@@ -239,3 +239,16 @@ def test_v1_timeline_needs_an_app_id(fast_emulator, context):
                                              api_version="v1")
     with pytest.raises(AirflowFailException, match="app_id"):
         op.execute(context)
+
+
+def test_a_bad_event_in_a_batch_is_rejected_without_resending_events_one_by_one(fast_emulator, context):
+    fast_emulator.state.register_event_type_name("visit")
+    events = [{"email": f"v{i}@example.com", "id": f"visit-{i}"} for i in range(150)]
+    events[40]["email"] = "v40@example.comv"
+    events[120]["email"] = "v120@example.comv"
+    op = HubSpotCreateTimelineEventsOperator(task_id="events", events=events, event_type="visit", max_rejected=2)
+    result = op.execute(context)
+    assert (result["created"], result["rejected"]) == (148, 2)
+    posts = [r for r in fast_emulator.requests if r.method == "POST"]
+    assert all(r.path.endswith("/events/batch") for r in posts) and len(posts) == 4
+    assert len(fast_emulator.state.timeline_events()) == 148
