@@ -4,8 +4,9 @@ HubSpot counts requests in a *rolling* window (``TEN_SECONDLY_ROLLING``: at most
 any ``Interval-Milliseconds``). A classic token bucket can send twice its capacity across a window
 boundary, so the limiter here keeps the send times of the last ``max_requests`` requests and lets a
 new one go only when the oldest of them has left the window. It adopts a lower ``Max`` or a
-different interval announced in ``X-HubSpot-RateLimit-*`` headers, and backs off one slot when the
-server says the window is already spent (other apps of the same account share it).
+different interval announced in ``X-HubSpot-RateLimit-*`` headers, counts requests it did not send
+itself (an earlier task, other apps of the account) from ``Remaining``, and backs off one slot when the
+server says the window is already spent.
 """
 
 from __future__ import annotations
@@ -80,10 +81,16 @@ class RateLimiter:
                 self.max_requests = min(self.configured_max, max_header)
             if interval_ms and interval_ms > 0:
                 self.interval = interval_ms / 1000.0
-            if remaining is not None and remaining <= 0:
-                # The server's window is spent (possibly by other apps): wait one slot.
-                slot = self.interval / max(self.max_requests, 1)
-                self._not_before = max(self._not_before, self._clock() + slot)
+            if remaining is not None:
+                now = self._clock()
+                # Requests this limiter did not send (an earlier task, another app of the account)
+                # already used part of the server's window: count them as sent just now.
+                others = (max_header or self.max_requests) - remaining - len(self._sent)
+                for _ in range(min(max(others, 0), self.max_requests)):
+                    self._sent.append(now)
+                if remaining <= 0:  # the server's window is spent: wait one slot
+                    slot = self.interval / max(self.max_requests, 1)
+                    self._not_before = max(self._not_before, now + slot)
 
     def pause(self, seconds: float) -> None:
         """Hold every request back for ``seconds`` (after a 429, so concurrent senders wait too)."""

@@ -289,3 +289,28 @@ def test_secrets_never_reach_logs_errors_or_repr(hubspot_emulator, make_client, 
     texts += [str(record.args) for record in caplog.records]
     for secret in (SECRET_TOKEN, SECRET_DEV_KEY, "SECRET-client-secret", "SECRET-refresh"):
         assert not [t for t in texts if secret in t], f"{secret} leaked"
+
+
+def test_rate_limiter_counts_requests_it_did_not_send(clock):
+    limiter = RateLimiter(10, 10.0, margin=0.0, clock=clock, sleep=clock.sleep)
+    limiter.acquire()
+    limiter.update_from_headers({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "2"})
+    start = clock.now
+    limiter.acquire()
+    limiter.acquire()
+    assert clock.now == start, "two slots were left"
+    limiter.acquire()
+    assert clock.now >= start + 10.0, "the window used by others is respected"
+
+
+def test_a_new_client_respects_a_window_an_earlier_task_used(hubspot_emulator):
+    hubspot_emulator.rate_limit, hubspot_emulator.interval_ms = 10, 1500
+    first = HubSpotClient(hubspot_emulator.token, base_url=hubspot_emulator.url, rate_limit=10,
+                          rate_limit_interval=1.5, max_retries=0)
+    for _ in range(8):
+        _list_contacts(first)
+    second = HubSpotClient(hubspot_emulator.token, base_url=hubspot_emulator.url, rate_limit=10,
+                           rate_limit_interval=1.5, max_retries=0)
+    for _ in range(6):
+        _list_contacts(second)
+    assert hubspot_emulator.stats["429"] == 0
