@@ -38,20 +38,30 @@ class Rejection:
 
 @dataclass
 class BatchOutcome:
-    """Named counts (``created``, ``updated``, ``added``, ...) plus the rejected records."""
+    """Named counts (``created``, ``updated``, ``added``, ...) plus the rejected records.
+
+    :param keep_rejections: keep the rejected records themselves (a running total whose rejections
+        are streamed elsewhere, e.g. to a rejects file, only counts them, so memory stays flat).
+    """
 
     counts: Counter[str] = field(default_factory=Counter)
     rejections: list[Rejection] = field(default_factory=list)
+    rejected: int = 0
+    keep_rejections: bool = True
 
     def count(self, name: str, amount: int = 1) -> None:
         self.counts[name] += amount
 
     def reject(self, record: Record, reason: str, code: str | None = None) -> None:
-        self.rejections.append(Rejection(record.index, record.data, reason, code))
+        self.rejected += 1
+        if self.keep_rejections:
+            self.rejections.append(Rejection(record.index, record.data, reason, code))
 
     def merge(self, other: BatchOutcome) -> None:
         self.counts.update(other.counts)
-        self.rejections.extend(other.rejections)
+        self.rejected += other.rejected
+        if self.keep_rejections:
+            self.rejections.extend(other.rejections)
 
 
 def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -70,6 +80,7 @@ class BatchRunner(Generic[T]):
     :param max_concurrency: batches in flight at once.
     :param keys: returns the keys (e.g. emails) of a batch; a batch waits for in-flight batches that
         share a key. ``None`` disables the check.
+    :param keep_rejections: keep rejected records in the merged outcome (``False``: counts only).
     """
 
     def __init__(
@@ -78,12 +89,14 @@ class BatchRunner(Generic[T]):
         *,
         max_concurrency: int = 1,
         keys: Callable[[T], Iterable[Hashable]] | None = None,
+        keep_rejections: bool = True,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency!r}")
         self.send = send
         self.max_concurrency = max_concurrency
         self.keys = keys
+        self.keep_rejections = keep_rejections
         self.unsent: list[T] = []
         self.remaining: Iterator[T] = iter(())
 
@@ -96,7 +109,7 @@ class BatchRunner(Generic[T]):
         were not written are left in :attr:`unsent` (already read) and :attr:`remaining` (not yet
         read, still lazy) and the first error is re-raised.
         """
-        total = BatchOutcome()
+        total = BatchOutcome(keep_rejections=self.keep_rejections)
         lock = threading.Lock()
         in_flight: dict[Future[BatchOutcome], tuple[T, frozenset[Hashable]]] = {}
         failed: list[tuple[BaseException, T]] = []

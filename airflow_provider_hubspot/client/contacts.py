@@ -294,6 +294,7 @@ class ContactsAPI:
         on_batch: Callable[[list[Record], BatchOutcome], None] | None = None,
         runner_hook: Callable[[BatchRunner[list[Record]]], None] | None = None,
         dry_run: bool = False,
+        keep_rejections: bool = True,
     ) -> BatchOutcome:
         """Create or update contacts in batches; return per-record outcomes.
 
@@ -308,6 +309,8 @@ class ContactsAPI:
         :param runner_hook: receives the :class:`BatchRunner` before it starts (to read ``unsent`` on
             failure).
         :param dry_run: validate and count (``would_write``) without sending anything.
+        :param keep_rejections: keep rejected records in the returned outcome; ``False`` keeps only
+            their count (pass ``on_batch`` to receive them as they happen), for flat memory.
         """
         id_property = "vid" if id_property in ("vid", "id", "hs_object_id", "record_id") else id_property
         if self.edition.is_v1 and id_property not in ("email", "vid"):
@@ -320,13 +323,13 @@ class ContactsAPI:
             raise HubSpotConfigError(f"batch_size must be at least 1, got {batch_size!r}")
         size = min(batch_size or limit, limit)
         send = self._send_v1 if self.edition.is_v1 else self._send_modern
-        pre_outcomes: list[BatchOutcome] = []
+        checked = BatchOutcome(keep_rejections=keep_rejections)  # what pre-send validation settled
 
         def prepared() -> Iterator[list[Record]]:
             for chunk in chunked(records, size):
                 outcome = BatchOutcome()
                 batch = _prepare(chunk, id_property, outcome)
-                pre_outcomes.append(outcome)
+                checked.merge(outcome)
                 if on_batch and (outcome.rejections or outcome.counts):
                     on_batch([], outcome)
                 if batch:
@@ -344,12 +347,12 @@ class ContactsAPI:
             run_one,
             max_concurrency=max_concurrency,
             keys=lambda batch: (_key(r, id_property) for r in batch),
+            keep_rejections=keep_rejections,
         )
         if runner_hook:
             runner_hook(runner)
         total = runner.run(prepared(), on_done=on_batch)
-        for outcome in pre_outcomes:
-            total.merge(outcome)
+        total.merge(checked)
         return total
 
     def _send_v1(self, batch: Sequence[Record], id_property: str, outcome: BatchOutcome) -> None:
@@ -381,7 +384,7 @@ class ContactsAPI:
                 path = f"{self._crm}/batch/update"
             else:
                 inputs = [{"id": str(r.data[id_property]), "idProperty": id_property,
-                           "properties": _without(r.data, id_property) if not by_email else dict(r.data)}
+                           "properties": r.data if by_email else _without(r.data, id_property)}
                           for r in pending]
                 path = f"{self._crm}/batch/upsert"
             try:
@@ -447,9 +450,9 @@ def _prepare(chunk: Sequence[Record], id_property: str, outcome: BatchOutcome) -
         if id_property == "vid" and not str(value).isdigit():
             outcome.reject(record, f"vid {value!r} is not a numeric record id", "INVALID_ID")
             continue
-        too_long = [name for name, v in record.data.items() if isinstance(v, str) and len(v) > MAX_VALUE_LENGTH]
-        if too_long:
-            outcome.reject(record, f"value of {too_long[0]!r} is {len(record.data[too_long[0]]):,} characters; HubSpot "
+        too_long = next((n for n, v in record.data.items() if isinstance(v, str) and len(v) > MAX_VALUE_LENGTH), None)
+        if too_long is not None:
+            outcome.reject(record, f"value of {too_long!r} is {len(record.data[too_long]):,} characters; HubSpot "
                                    f"stores at most {MAX_VALUE_LENGTH:,}", "VALUE_TOO_LONG")
             continue
         key = _key(record, id_property)

@@ -22,8 +22,8 @@ class RateLimiter:
 
     :param max_requests: requests allowed per window (HubSpot: 100 Free/Starter, 190 Pro/Enterprise).
     :param interval: window length in seconds (HubSpot: 10).
-    :param margin: seconds added to the window to absorb network jitter between our send time and
-        HubSpot's receive time.
+    :param margin: fraction of the window added to it, to absorb network jitter between our send time
+        and HubSpot's receive time (default 2 %).
     :param clock: monotonic clock (injectable for tests).
     :param sleep: sleep function (injectable for tests).
     """
@@ -44,7 +44,7 @@ class RateLimiter:
         self.configured_max = max_requests
         self.max_requests = max_requests
         self.interval = interval
-        self.margin = interval * 0.02 if margin is None else margin
+        self.margin = 0.02 if margin is None else margin
         self._clock = clock
         self._sleep = sleep
         self._sent: deque[float] = deque()
@@ -58,7 +58,7 @@ class RateLimiter:
         while True:
             with self._lock:
                 now = self._clock()
-                window = self.interval + self.margin
+                window = self.interval * (1 + self.margin)
                 while self._sent and self._sent[0] <= now - window:
                     self._sent.popleft()
                 delay = max(0.0, self._not_before - now)

@@ -98,6 +98,7 @@ class TimelineAPI:
         batch_size: int = BATCH_LIMIT,
         max_concurrency: int = 1,
         on_batch: Any = None,
+        keep_rejections: bool = True,
     ) -> BatchOutcome:
         """Create events in batches; counts ``created`` / ``already_existed``, rejects the rest with reasons.
 
@@ -113,7 +114,7 @@ class TimelineAPI:
             return outcome
 
         runner: BatchRunner[list[Record]] = BatchRunner(
-            send, max_concurrency=max_concurrency,
+            send, max_concurrency=max_concurrency, keep_rejections=keep_rejections,
             keys=lambda batch: (str(r.data.get("id")) for r in batch))
         return runner.run(chunked(events, size), on_done=on_batch)
 

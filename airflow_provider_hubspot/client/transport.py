@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import re
 import threading
@@ -176,6 +177,10 @@ class Transport:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+        if session is None:  # read proxy / CA settings from the environment once, not on every request
+            self.session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
+            self.session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+            self.session.trust_env = False
         self._secrets: set[str] = set(auth.secrets())
         self._on_new_secret = on_new_secret
         auth.on_new_secret = self._register_secret
@@ -261,14 +266,16 @@ class Transport:
         expect: Callable[[Any], bool] | None = None,
     ) -> Response:
         replayed = False
+        payload: bytes | None = None
         while True:
             headers: dict[str, str] = {}
             query: dict[str, Any] = {}
             generation = self.auth.generation()
             self.auth.apply(headers, query, developer=developer, post_form=self.post_form)
+            if payload is None and json_body is not None:
+                payload = json.dumps(json_body).encode()  # before pacing: the send follows at once
             (self.search_limiter if search else self.limiter).acquire()
-            raw = self._http(method, path, params=_merge_params(params, query), json_body=json_body,
-                             headers=headers)
+            raw = self._http(method, path, params=_merge_params(params, query), data=payload, headers=headers)
             if not search:
                 self.limiter.update_from_headers(raw.headers)
             try:
@@ -306,16 +313,12 @@ class Transport:
     ) -> requests.Response:
         self.stats.add("requests")
         url = self.base_url + path
+        if json_body is not None:
+            data = json.dumps(json_body).encode()
+        if isinstance(data, bytes):
+            headers = {**(headers or {}), "Content-Type": "application/json"}
         try:
-            return self.session.request(
-                method,
-                url,
-                params=params,
-                data=json.dumps(json_body).encode() if json_body is not None else data,
-                headers={**(headers or {}),
-                         **({"Content-Type": "application/json"} if json_body is not None else {})},
-                timeout=self.timeout,
-            )
+            return self.session.request(method, url, params=params, data=data, headers=headers, timeout=self.timeout)
         except requests.Timeout as exc:
             raise HubSpotConnectionError(
                 f"no answer within {self.timeout:g} s ({type(exc).__name__})", request=self.redact(f"{method} {path}")

@@ -131,14 +131,15 @@ class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
         try:
             outcome = client.contacts.upsert(records, id_property=self.id_property, batch_size=self.batch_size,
                                              max_concurrency=self.max_concurrency, on_batch=on_batch,
-                                             dry_run=self.validate_only, runner_hook=runners.append)
+                                             dry_run=self.validate_only, runner_hook=runners.append,
+                                             keep_rejections=False)
         except HubSpotError as exc:
             if not isinstance(exc, RESUMABLE_ERRORS) or not runners:
                 raise self.fail(exc, f"Creating or updating contacts (after {records.count} input records)") from None
             raise self._stopped(exc, runners[0], rejects, progress, mapper, context) from None
         finally:
             rejects.close()
-        rejected = sum(1 for r in outcome.rejections if r.code != DUPLICATE)
+        rejected = outcome.rejected - outcome.counts["duplicates"]
         result = summary(outcome, client, received=records.count, rejected=rejected,
                          rejects_path=rejects.written_path, dry_run=self.validate_only,
                          api_version=str(client.edition))
@@ -241,7 +242,7 @@ class HubSpotMergeContactsOperator(SourceMixin, HubSpotBaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         client = self.client
         rejects = RejectsFile(self.rejects_path, default_rejects_name(context, self.task_id))
-        outcome = BatchOutcome()
+        outcome = BatchOutcome(keep_rejections=False)  # failed pairs are streamed to the rejects file
         received = 0
         try:
             for index, raw in enumerate(self._pairs()):
@@ -254,14 +255,14 @@ class HubSpotMergeContactsOperator(SourceMixin, HubSpotBaseOperator):
             raise self.fail(exc, f"Merging contacts (after {received} pairs)") from None
         finally:
             rejects.close()
-        result = summary(outcome, client, received=received, failed=len(outcome.rejections),
+        result = summary(outcome, client, received=received, failed=outcome.rejected,
                          rejects_path=rejects.written_path, api_version=str(client.edition))
         for name in ("merged", "already_merged"):
             result.setdefault(name, 0)
         self.log.info("Merges: %s", result)
         for sample in rejects.samples:
             self.log.warning("Merge %d failed: %s", sample.index, sample.reason)
-        check_max_rejected(self.max_rejected, len(outcome.rejections), received, rejects.written_path,
+        check_max_rejected(self.max_rejected, outcome.rejected, received, rejects.written_path,
                            rejects.samples)
         return result
 

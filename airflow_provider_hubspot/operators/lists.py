@@ -103,7 +103,7 @@ class HubSpotAddContactsToListOperator(SourceMixin, HubSpotBaseOperator):
                       client.edition)
         rejects = RejectsFile(self.rejects_path, default_rejects_name(context, self.task_id))
         members = Counted(self._members())
-        outcome = BatchOutcome()
+        outcome = BatchOutcome(keep_rejections=False)  # members not found are streamed to the rejects file
         progress = Progress(self.log, "Members processed", every=10)
         try:
             for chunk in chunked(members, CHUNK):
@@ -115,7 +115,7 @@ class HubSpotAddContactsToListOperator(SourceMixin, HubSpotBaseOperator):
             raise self.fail(exc, f"Adding contacts to list {list_id} (after {members.count} members)") from None
         finally:
             rejects.close()
-        not_found = len(outcome.rejections)
+        not_found = outcome.rejected
         result = summary(outcome, client, list_id=list_id, received=members.count, not_found=not_found,
                          rejects_path=rejects.written_path, api_version=str(client.edition))
         for name in ("added", "already_members"):

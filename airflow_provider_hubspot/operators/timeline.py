@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from airflow_provider_hubspot._compat import Context
-from airflow_provider_hubspot.client import BatchOutcome, HubSpotConfigError, HubSpotError, Record
+from airflow_provider_hubspot.client import BatchOutcome, HubSpotConfigError, HubSpotError, Record, Rejection
 from airflow_provider_hubspot.client.editions import Edition
 from airflow_provider_hubspot.operators.base import (
     SOURCE_FIELDS,
@@ -109,7 +109,7 @@ class HubSpotCreateTimelineEventsOperator(SourceMixin, HubSpotBaseOperator):
             raise self.fail(HubSpotConfigError("v1 timeline events need app_id= (the app that owns the event "
                                                "type)."), "Creating timeline events")
         rejects = RejectsFile(self.rejects_path, default_rejects_name(context, self.task_id))
-        prepared = BatchOutcome()
+        invalid = BatchOutcome(keep_rejections=False)  # events that could not be shaped, streamed to the file
         rows = Counted(self.source_rows())
         progress = Progress(self.log, "Events processed", self.progress_every)
 
@@ -118,7 +118,8 @@ class HubSpotCreateTimelineEventsOperator(SourceMixin, HubSpotBaseOperator):
                 try:
                     yield Record(index, self._shape(row, edition))
                 except ValueError as exc:
-                    prepared.reject(Record(index, row), str(exc), "INVALID_EVENT")
+                    invalid.reject(Record(index, row), str(exc), "INVALID_EVENT")
+                    rejects.write([Rejection(index, row, str(exc), "INVALID_EVENT")])
 
         def on_batch(batch: list[Record], outcome: BatchOutcome) -> None:
             rejects.write(outcome.rejections)
@@ -126,20 +127,19 @@ class HubSpotCreateTimelineEventsOperator(SourceMixin, HubSpotBaseOperator):
 
         try:
             outcome = client.timeline.create_events(events(), app_id=self.app_id, batch_size=self.batch_size,
-                                                    max_concurrency=self.max_concurrency, on_batch=on_batch)
+                                                    max_concurrency=self.max_concurrency, on_batch=on_batch,
+                                                    keep_rejections=False)
         except HubSpotError as exc:
             raise self.fail(exc, f"Creating timeline events (after {rows.count} rows)") from None
         finally:
-            rejects.write(prepared.rejections)
             rejects.close()
-        outcome.merge(prepared)
-        result = summary(outcome, client, received=rows.count, rejected=len(outcome.rejections),
+        outcome.merge(invalid)
+        result = summary(outcome, client, received=rows.count, rejected=outcome.rejected,
                          rejects_path=rejects.written_path, api_version=str(edition))
         for name in ("created", "already_existed"):
             result.setdefault(name, 0)
         self.log.info("Timeline events: %s", result)
-        check_max_rejected(self.max_rejected, len(outcome.rejections), rows.count, rejects.written_path,
-                           rejects.samples + prepared.rejections[:3])
+        check_max_rejected(self.max_rejected, outcome.rejected, rows.count, rejects.written_path, rejects.samples)
         return result
 
     def _shape(self, row: Any, edition: Edition) -> dict[str, Any]:
