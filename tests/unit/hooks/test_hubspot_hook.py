@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_hubspot.client import HubSpotConfigError
+from airflow_provider_hubspot.client.transport import DEFAULT_BASE_URL
 from airflow_provider_hubspot.get_provider_info import get_provider_info
 from airflow_provider_hubspot.hooks.hubspot import HubSpotHook
 
@@ -81,7 +82,7 @@ def test_api_version_argument_overrides_the_connection(hubspot_connection):
 
 def test_empty_host_means_hubspot(monkeypatch):
     _set_conn(monkeypatch, password="tok")
-    assert HubSpotHook().get_conn().base_url == "https://api.hubapi.com"
+    assert HubSpotHook().get_conn().base_url == DEFAULT_BASE_URL  # no request is made
 
 
 @pytest.mark.parametrize(
