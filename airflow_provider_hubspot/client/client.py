@@ -107,8 +107,8 @@ class HubSpotClient:
         self.contacts = ContactsAPI(self.transport, self.edition)
         self.lists = ListsAPI(self.transport, self.edition)
         self.timeline = TimelineAPI(self.transport, self.edition)
-        self.lifecycle = LifecycleAPI(self.transport)
-        self.forms = FormsAPI(self.transport)
+        self.lifecycle = LifecycleAPI(self.transport, self.edition)
+        self.forms = FormsAPI(self.transport, self.edition)
         self.email = EmailAPI(self.transport, self.edition)
         self.properties = PropertiesAPI(self.transport, self.edition)
         self.leads = LeadsAPI()  # discontinued 2013-12-31: every attribute explains the contacts replacement

@@ -23,14 +23,13 @@ from airflow_provider_hubspot.client.batching import (
     chunked,
     split_halves,
 )
-from airflow_provider_hubspot.client.editions import Edition
 from airflow_provider_hubspot.client.errors import (
     HubSpotConfigError,
     HubSpotError,
     HubSpotValidationError,
 )
+from airflow_provider_hubspot.client.family import ApiFamily
 from airflow_provider_hubspot.client.paging import CURSOR, OFFSET, TIME_OFFSET, VID_OFFSET, has_list, paginate
-from airflow_provider_hubspot.client.transport import Transport
 
 V1_BATCH_LIMIT = 1000
 MODERN_BATCH_LIMIT = 100
@@ -60,16 +59,10 @@ def _path_id(value: Any) -> str:
     return quote(str(value), safe="@")
 
 
-class ContactsAPI:
+class ContactsAPI(ApiFamily):
     """Contact calls in the client's edition.
 
-    :param transport: the client's transport.
-    :param edition: the API edition.
     """
-
-    def __init__(self, transport: Transport, edition: Edition) -> None:
-        self.transport = transport
-        self.edition = edition
 
     @property
     def _crm(self) -> str:

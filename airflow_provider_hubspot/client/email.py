@@ -19,10 +19,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
-from airflow_provider_hubspot.client.editions import Edition
 from airflow_provider_hubspot.client.errors import HubSpotConfigError
+from airflow_provider_hubspot.client.family import ApiFamily
 from airflow_provider_hubspot.client.paging import CURSOR, HAS_MORE, has_list, paginate
-from airflow_provider_hubspot.client.transport import Transport
 
 V1 = "/email/public/v1"
 COMMUNICATION_PREFERENCES = "/communication-preferences/v3"
@@ -60,16 +59,8 @@ def _name_values(values: Mapping[str, Any] | Iterable[Mapping[str, Any]] | None)
     return [dict(item) for item in values]
 
 
-class EmailAPI:
-    """Email subscriptions, events, campaigns, SMTP tokens and single send.
-
-    :param transport: the client's transport.
-    :param edition: the API edition (unused by the v1 paths; kept for symmetry with other families).
-    """
-
-    def __init__(self, transport: Transport, edition: Edition) -> None:
-        self.transport = transport
-        self.edition = edition
+class EmailAPI(ApiFamily):
+    """Email subscriptions, events, campaigns, SMTP tokens and single send (fixed paths in every edition)."""
 
     def _remember_password(self, body: Any) -> Any:
         """Register an SMTP password with the transport's redaction before anyone can log it."""

@@ -12,19 +12,16 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+from airflow_provider_hubspot.client.family import ApiFamily
 from airflow_provider_hubspot.client.paging import CURSOR, TIME_OFFSET, has_list, paginate
-from airflow_provider_hubspot.client.transport import Transport
 
 log = logging.getLogger(__name__)
 RECENT_WINDOW_MS = 30 * 24 * 3600 * 1000
 RECENT_FEED = "/contacts/v1/lists/recently_updated/contacts/recent"
 
 
-class FormsAPI:
+class FormsAPI(ApiFamily):
     """Read form submissions newest first, stopping at a watermark."""
-
-    def __init__(self, transport: Transport) -> None:
-        self.transport = transport
 
     def iter_submissions(self, form_id: str, *, since_ms: int | None = None, page_size: int = 50) -> Iterator[dict]:
         """Yield submissions of one form newer than ``since_ms``, newest first (pages stop at the watermark)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_hubspot.client.errors import HubSpotConfigError
-from airflow_provider_hubspot.client.transport import Transport
+from airflow_provider_hubspot.client.family import ApiFamily
 
 PATH = "/contacts/search/v1/external/lifecyclestages"
 #: HubSpot's documented maximum window ("two years").
@@ -24,11 +24,8 @@ def stage_property(stage: str) -> str:
     return f"hs_lifecyclestage_{name}_date"
 
 
-class LifecycleAPI:
+class LifecycleAPI(ApiFamily):
     """Counts of contacts that entered each lifecycle stage in a window."""
-
-    def __init__(self, transport: Transport) -> None:
-        self.transport = transport
 
     @staticmethod
     def check_window(from_ms: int, to_ms: int) -> None:

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from airflow_provider_hubspot.client.batching import chunked
-from airflow_provider_hubspot.client.editions import Edition
 from airflow_provider_hubspot.client.errors import HubSpotConfigError, HubSpotError, HubSpotNotFoundError
+from airflow_provider_hubspot.client.family import ApiFamily
 from airflow_provider_hubspot.client.paging import (
     CURSOR,
     HAS_MORE,
@@ -18,7 +18,6 @@ from airflow_provider_hubspot.client.paging import (
     has_list,
     paginate,
 )
-from airflow_provider_hubspot.client.transport import Transport
 
 V1_ADD_LIMIT = 500
 #: Per-request membership limit of the ILS API is not documented; 250 matches its page size.
@@ -31,12 +30,8 @@ class ListIdError(HubSpotConfigError):
     """A list id from the other generation (v1 legacy id vs ILS id), or a dynamic list."""
 
 
-class ListsAPI:
+class ListsAPI(ApiFamily):
     """List calls in the client's edition."""
-
-    def __init__(self, transport: Transport, edition: Edition) -> None:
-        self.transport = transport
-        self.edition = edition
 
     # -- one list ------------------------------------------------------------------------------
 

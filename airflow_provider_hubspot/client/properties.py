@@ -7,24 +7,17 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from airflow_provider_hubspot.client.editions import Edition
 from airflow_provider_hubspot.client.errors import HubSpotConfigError
+from airflow_provider_hubspot.client.family import ApiFamily
 from airflow_provider_hubspot.client.paging import CURSOR, HAS_MORE, has_list, paginate
-from airflow_provider_hubspot.client.transport import Transport
 
 V1 = "/properties/v1/contacts/properties"
 
 
-class PropertiesAPI:
+class PropertiesAPI(ApiFamily):
     """Contact property definitions in the client's edition.
 
-    :param transport: the client's transport.
-    :param edition: the API edition.
     """
-
-    def __init__(self, transport: Transport, edition: Edition) -> None:
-        self.transport = transport
-        self.edition = edition
 
     def get_contact_property(self, name: str) -> dict[str, Any]:
         """The definition of one contact property (``name``, ``label``, ``type``, ``fieldType``,

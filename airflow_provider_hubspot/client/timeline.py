@@ -13,15 +13,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from airflow_provider_hubspot.client.batching import BatchOutcome, BatchRunner, Record, chunked
-from airflow_provider_hubspot.client.editions import Edition
 from airflow_provider_hubspot.client.errors import (
     HubSpotConfigError,
     HubSpotConflictError,
     HubSpotError,
     HubSpotValidationError,
 )
+from airflow_provider_hubspot.client.family import ApiFamily
 from airflow_provider_hubspot.client.paging import CURSOR, HAS_MORE, has_list, paginate
-from airflow_provider_hubspot.client.transport import Transport
 
 BATCH_LIMIT = 100
 TEMPLATES_BASE = "/integrators/timeline/v3"
@@ -49,15 +48,11 @@ def _already_exists(exc: HubSpotError) -> bool:
     return isinstance(exc, HubSpotConflictError) or any(word in text for word in _EXISTS_WORDS)
 
 
-class TimelineAPI:
+class TimelineAPI(ApiFamily):
     """Timeline calls in the client's edition.
 
     :param app_id: the HubSpot app id (v1 paths and event-type management).
     """
-
-    def __init__(self, transport: Transport, edition: Edition) -> None:
-        self.transport = transport
-        self.edition = edition
 
     def _v1(self, app_id: str | int | None) -> str:
         if app_id in (None, ""):

@@ -291,16 +291,16 @@ def batch_read(req: Request) -> Response:
         elif c.vid not in seen:
             seen.add(c.vid)
             results.append(object_json(state, c, props, history=history))
-    errors = []
+    return batch_answer(state, results, [], missing, started)
+
+
+def batch_answer(
+    state: EmulatorState, results: list[Any], errors: list[Any], missing: list[str], started: str
+) -> Response:
+    """200 with the results, or 207 naming the inputs that failed (unknown ids as ``OBJECT_NOT_FOUND``)."""
     if missing:
-        errors.append(
-            {
-                "status": "error",
-                "category": "OBJECT_NOT_FOUND",
-                "message": NOT_FOUND_MESSAGE,
-                "context": {"ids": missing},
-            }
-        )
+        errors.append({"status": "error", "category": "OBJECT_NOT_FOUND", "message": NOT_FOUND_MESSAGE,
+                       "context": {"ids": missing}})
     completed = iso_from_ms(state.now_ms())
     return json_response(batch_body(results, errors, started, completed), status=207 if errors else 200)
 
@@ -403,17 +403,7 @@ def batch_update(req: Request) -> Response:
             )
             continue
         results.append(object_json(state, c, None, extra=clean.keys()))
-    if missing:
-        errors.append(
-            {
-                "status": "error",
-                "category": "OBJECT_NOT_FOUND",
-                "message": NOT_FOUND_MESSAGE,
-                "context": {"ids": missing},
-            }
-        )
-    completed = iso_from_ms(state.now_ms())
-    return json_response(batch_body(results, errors, started, completed), status=207 if errors else 200)
+    return batch_answer(state, results, errors, missing, started)
 
 
 def batch_upsert(req: Request) -> Response:
