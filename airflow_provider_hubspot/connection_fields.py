@@ -18,6 +18,9 @@ EXTRA_FIELDS: dict[str, tuple[str, str, Any, str, bool]] = {
                           "only for timeline event types/templates (app management)", True),
     "max_retries": ("Max retries", "integer", 6, "retries on 429/5xx/timeouts per request", False),
     "timeout": ("Timeout (s)", "integer", 60, "connect/read timeout per request", False),
+    "allow_insecure_http": ("Allow plain HTTP", "boolean", False,
+                            "send the token over http:// to a host other than this machine (clear text; "
+                            "trusted networks only)", False),
 }
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {

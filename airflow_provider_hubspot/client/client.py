@@ -23,6 +23,8 @@ class HubSpotClient:
 
     :param access_token: private-app token, service key or OAuth access token.
     :param base_url: API base URL; empty means ``https://api.hubapi.com``.
+    :param allow_insecure_http: accept a plain ``http://`` base URL on another machine (the token
+        travels in clear text); without it only loopback hosts may use ``http://``.
     :param api_version: ``2026-03`` (default), any ``YYYY-MM``, ``v3`` or ``v1``.
     :param client_id: OAuth client id (refresh is automatic with ``client_secret`` + ``refresh_token``).
     :param client_secret: OAuth client secret.
@@ -44,6 +46,7 @@ class HubSpotClient:
         access_token: str | None = None,
         *,
         base_url: str | None = None,
+        allow_insecure_http: bool = False,
         api_version: str | None = None,
         client_id: str | None = None,
         client_secret: str | None = None,
@@ -71,7 +74,7 @@ class HubSpotClient:
             allow_legacy_hapikey=allow_legacy_hapikey,
         )
         self.transport = Transport(
-            normalize_base_url(base_url),
+            normalize_base_url(base_url, allow_insecure_http=allow_insecure_http),
             self.auth,
             rate_limit=rate_limit,
             rate_limit_interval=rate_limit_interval,

@@ -97,8 +97,14 @@ class Response:
         return self.headers.get("X-HubSpot-Correlation-Id")
 
 
-def normalize_base_url(host: str | None, *, schema: str | None = None, port: int | None = None) -> str:
-    """Build the API base URL from a connection's host (full URL or bare hostname), schema and port."""
+def normalize_base_url(
+    host: str | None, *, schema: str | None = None, port: int | None = None, allow_insecure_http: bool = False
+) -> str:
+    """Build the API base URL from a connection's host (full URL or bare hostname), schema and port.
+
+    Plain ``http://`` is refused unless the host is this machine (``localhost``, 127.0.0.0/8, ``::1``)
+    or ``allow_insecure_http`` is true: the access token would travel in clear text.
+    """
     host = (host or "").strip().rstrip("/")
     if not host:
         return DEFAULT_BASE_URL
@@ -120,7 +126,28 @@ def normalize_base_url(host: str | None, *, schema: str | None = None, port: int
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
         raise HubSpotConfigError(f"Connection host {host!r} has an invalid port.") from None
+    if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
+        raise HubSpotConfigError(
+            f"Connection host {host!r} uses plain http:// to another machine: the access token would be "
+            "sent in clear text to anyone on the network path. Use https://, or, only for a trusted network "
+            "(e.g. an emulator in another container), set the connection extra allow_insecure_http to true "
+            "(HubSpotClient(..., allow_insecure_http=True) in Python). "
+            "Plain http:// is accepted without it only for this machine (localhost, 127.0.0.1, ::1)."
+        )
     return host
+
+
+def _is_loopback(hostname: str) -> bool:
+    """Whether ``hostname`` names this machine: ``localhost`` (and ``*.localhost``), 127.0.0.0/8, ``::1``."""
+    import ipaddress
+
+    name = hostname.lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 class Transport:

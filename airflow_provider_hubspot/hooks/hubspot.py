@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import cached_property
 from typing import Any
@@ -15,6 +16,11 @@ from airflow_provider_hubspot.client.errors import (
 )
 from airflow_provider_hubspot.connection_fields import EXTRA_FIELDS, SECRET_EXTRAS, UI_FIELD_BEHAVIOUR
 
+#: An account API key ("hapikey"): a bare UUID. Private-app tokens (``pat-<region>-<uuid>``) and OAuth
+#: access tokens (long opaque strings) never have this shape. With ``allow_legacy_hapikey`` the check
+#: is skipped, as for the ``legacy_hapikey`` extra: the user said they target legacy keys on purpose.
+_ACCOUNT_API_KEY = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+
 
 class HubSpotHook(BaseHook):
     """Interact with HubSpot through one paced, retrying client.
@@ -22,7 +28,8 @@ class HubSpotHook(BaseHook):
     The connection's password is the access token (private-app token, service key or OAuth access
     token); the host is the API base URL (empty for ``https://api.hubapi.com``). Extras:
     ``api_version``, ``rate_limit``, ``client_id`` / ``client_secret`` / ``refresh_token`` (OAuth
-    refresh), ``developer_api_key``, ``max_retries``, ``timeout``.
+    refresh), ``developer_api_key``, ``max_retries``, ``timeout``, ``allow_insecure_http`` (send the
+    token over plain ``http://`` to a host other than this machine).
 
     :param hubspot_conn_id: the Airflow connection id.
     :param api_version: overrides the connection's ``api_version`` (``2026-03``, ``v3``, ``v1``...).
@@ -43,11 +50,13 @@ class HubSpotHook(BaseHook):
         """Extra fields of the connection form (Airflow 2.x; Airflow 3 reads provider info)."""
         from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
         from flask_babel import lazy_gettext
-        from wtforms import IntegerField, PasswordField, StringField
+        from wtforms import BooleanField, IntegerField, PasswordField, StringField
 
         widgets: dict[str, Any] = {}
-        for name, (label, kind, _default, description, sensitive) in EXTRA_FIELDS.items():
-            if sensitive:
+        for name, (label, kind, default, description, sensitive) in EXTRA_FIELDS.items():
+            if kind == "boolean":
+                widgets[name] = BooleanField(lazy_gettext(label), default=bool(default), description=description)
+            elif sensitive:
                 widgets[name] = PasswordField(lazy_gettext(label), widget=BS3PasswordFieldWidget(),
                                               description=description)
             elif kind == "integer":
@@ -92,15 +101,28 @@ class HubSpotHook(BaseHook):
                 f"Connection {conn.conn_id!r} has an empty access token: put a private-app token or "
                 "service key in the password field, or configure OAuth extras."
             )
+        allow_legacy_hapikey = _bool(extras.get("allow_legacy_hapikey"))
+        if token and not allow_legacy_hapikey and _ACCOUNT_API_KEY.fullmatch(str(token).strip()):
+            raise HubSpotConfigError(
+                f"Connection {conn.conn_id!r}: the access token looks like an account API key (hapikey, "
+                "the xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx shape). HubSpot sunset account API keys on "
+                "2022-11-30 and answers every request made with one with 401. Create a private app in "
+                "your HubSpot account (Settings > Integrations > Private apps) and put its access token "
+                "(pat-na1-...) in the password field, or use OAuth (extras client_id, client_secret, "
+                "refresh_token). A developer API key has the same shape: it belongs in the "
+                "developer_api_key extra, not in the password."
+            )
+        allow_insecure_http = _bool(extras.get("allow_insecure_http"))
         options: dict[str, Any] = {
-            "base_url": _base_url(conn),
+            "base_url": _base_url(conn, allow_insecure_http=allow_insecure_http),
+            "allow_insecure_http": allow_insecure_http,
             "api_version": api_version or extras.get("api_version"),
             "client_id": extras.get("client_id"),
             "client_secret": extras.get("client_secret"),
             "refresh_token": extras.get("refresh_token"),
             "developer_api_key": extras.get("developer_api_key"),
             "legacy_hapikey": extras.get("legacy_hapikey"),
-            "allow_legacy_hapikey": _bool(extras.get("allow_legacy_hapikey")),
+            "allow_legacy_hapikey": allow_legacy_hapikey,
             "on_new_secret": mask,
         }
         for name, minimum in (("rate_limit", 1), ("max_retries", 0), ("timeout", 1), ("search_rate_limit", 1)):
@@ -144,12 +166,12 @@ def _extras(conn: Any) -> dict[str, Any]:
     return extras
 
 
-def _base_url(conn: Any) -> str | None:
+def _base_url(conn: Any, *, allow_insecure_http: bool = False) -> str | None:
     from airflow_provider_hubspot.client.transport import normalize_base_url
 
     if not conn.host:
         return None
-    return normalize_base_url(conn.host, schema=conn.schema, port=conn.port)
+    return normalize_base_url(conn.host, schema=conn.schema, port=conn.port, allow_insecure_http=allow_insecure_http)
 
 
 def _number(conn_id: str, name: str, value: Any, minimum: int) -> int:
