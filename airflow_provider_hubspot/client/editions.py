@@ -1,4 +1,4 @@
-"""API editions: ``v1`` (the seed documents), ``v3`` and date-based versions such as ``2026-03``.
+"""API editions: ``v1`` (HubSpot's legacy v1 APIs), ``v3`` and date-based versions such as ``2026-03``.
 
 v3 and date-based paths differ only in their prefix; v1 differs in payload shapes too. Families with
 no modern successor (lifecycle-stage metrics, form submissions, email events) always use v1 paths.
@@ -29,7 +29,7 @@ class Edition:
             return cls(version)
         raise HubSpotConfigError(
             f"Unknown api_version {value!r}: use a date-based version such as '2026-03' (default), "
-            "'v3', or 'v1' for the legacy endpoints of the seed documents."
+            "'v3', or 'v1' for HubSpot's v1 APIs (e.g. the legacy v1 Contacts API)."
         )
 
     @property

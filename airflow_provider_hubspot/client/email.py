@@ -1,6 +1,6 @@
 """Email: subscriptions (opt-out), email events, campaigns, SMTP API tokens and single send.
 
-The v1 paths (``/email/public/v1/...``) are the seed operations; HubSpot has no date-based
+The v1 paths (``/email/public/v1/...``) are HubSpot's v1 Email API; HubSpot has no date-based
 successor for email events and campaigns, so every method here uses its own fixed path whatever
 ``api_version`` says. Modern equivalents are separate methods with their own names:
 

@@ -1,6 +1,6 @@
 """Leads v1 (``/leads/v1/...``): discontinued by HubSpot on 2013-12-31 — deliberately not offered.
 
-``client.leads`` exists so that code ported from the seed documents fails with an explanation
+``client.leads`` exists so that code written for HubSpot's v1 Leads API fails with an explanation
 instead of an ``AttributeError``: every attribute raises :class:`LeadsDiscontinuedError` naming the
 contacts method that replaces that use. (HubSpot's modern ``/crm/v3/objects/leads`` is an unrelated
 sales "lead" object.)

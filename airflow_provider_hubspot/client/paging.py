@@ -1,6 +1,6 @@
 """Paging helpers: every HubSpot paging style as a generator that never holds more than one page.
 
-Styles (hubspot-api.md §14):
+Styles:
 
 * ``VID_OFFSET`` — v1 all contacts / list members: ``vidOffset`` -> ``vid-offset`` + ``has-more``.
 * ``TIME_OFFSET`` — v1 recent feeds: ``vidOffset`` + ``timeOffset`` -> ``vid-offset``/``time-offset``.
