@@ -54,7 +54,8 @@ with DAG(
     params={
         "list_id": Param("", type=["string", "integer"], description="Static list for new customers"),
         "event_type": Param("customer_synced", type="string", description="Timeline event type name"),
-        "summary_path": Param("", type="string", description="Also write the summary JSON here"),
+        # Optional params are nullable, so the trigger form accepts them empty.
+        "summary_path": Param(None, type=["null", "string"], description="Also write the summary JSON here (optional)"),
     },
     doc_md=__doc__,
 ) as dag:

@@ -11,7 +11,8 @@ What it shows:
   * ``welcome_new_leads`` — a downstream task reading both sensors' XComs.
 
 Connection: ``hubspot_default`` (type ``hubspot``). Params: ``form_id`` (a form GUID; empty = any
-form), ``min_customers``, ``since`` (watermark; default the data interval start), ``window_hours``.
+form), ``min_customers``, ``since`` (watermark; default the data interval start), ``window_hours``,
+``summary_path`` (optional file the report is also written to). The optional ones may stay empty.
 """
 
 from __future__ import annotations
@@ -38,11 +39,13 @@ with DAG(
     catchup=False,
     tags=["hubspot", "example"],
     params={
-        "form_id": Param("", type="string", description="Form GUID (empty: any form)"),
+        # Optional params are nullable, so the trigger form accepts them empty.
+        "form_id": Param(None, type=["null", "string"], description="Form GUID (empty: any form)"),
         "min_customers": Param(1, type="integer", minimum=1),
-        "since": Param("", type=["string", "integer"], description="Watermark (default: data interval start)"),
+        "since": Param(None, type=["null", "string", "integer"],
+                       description="Watermark: ISO-8601 time or epoch ms (empty: the data interval start)"),
         "window_hours": Param(24, type="integer", minimum=1),
-        "summary_path": Param("", type="string"),
+        "summary_path": Param(None, type=["null", "string"], description="Also write the report JSON here (optional)"),
     },
     doc_md=__doc__,
 ) as dag:
@@ -60,7 +63,7 @@ with DAG(
 
     wait_for_signups = HubSpotFormSubmissionSensor(
         task_id="wait_for_signups",
-        form_id="{{ params.form_id }}",
+        form_id="{{ params.form_id or '' }}",
         since="{{ params.since or data_interval_start.isoformat() }}",
         mode="reschedule",
         poke_interval=2,

@@ -101,6 +101,27 @@ def test_example_dag_imports_without_errors_or_warnings(dag_id, dagbag_probe):
     assert warned == []
 
 
+#: Params a user may leave empty in the trigger form.
+OPTIONAL_PARAMS = {"hubspot_contact_sync": ["summary_path"],
+                   "hubspot_wait_for_leads": ["form_id", "since", "summary_path"]}
+
+
+@pytest.mark.parametrize(("dag_id", "name"), [(d, n) for d, names in OPTIONAL_PARAMS.items() for n in names])
+def test_optional_params_may_stay_empty_in_the_trigger_form(dag_id, name):
+    # The trigger form marks a param required unless its schema allows null, and sends null for an
+    # empty field: an optional param must default to None and accept it.
+    param = load_dag(dag_id, EXAMPLE_DAGS[dag_id]).params.get_param(name)
+    assert "null" in param.schema["type"]
+    assert param.value is None
+    assert param.resolve(None) is None
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXAMPLE_DAGS))
+def test_example_dag_params_validate_with_their_defaults(dag_id):
+    params = load_dag(dag_id, EXAMPLE_DAGS[dag_id]).params
+    params.validate()  # raises on a default the schema refuses
+
+
 # ------------------------------------------------------------------------------------------ (b) dag.test()
 
 
