@@ -123,8 +123,12 @@ class Auth:
                 )
             params["hapikey"] = self._developer_api_key
             return
+        # The generation is read BEFORE the expiry check: a thread that found the token expired and
+        # then lost the race to another refreshing thread sees a changed generation and does not
+        # refresh a second time (read after the check, it could already be the new generation).
+        seen_generation = self._generation
         if self.can_refresh and self._needs_refresh():
-            self.refresh(post_form, seen_generation=self._generation)
+            self.refresh(post_form, seen_generation=seen_generation)
         if self._access_token:
             headers["Authorization"] = f"Bearer {self._access_token}"
         elif self._legacy_hapikey:
@@ -143,8 +147,9 @@ class Auth:
     def refresh(self, post_form: PostForm, *, seen_generation: int) -> None:
         """Fetch a new access token, once even when many threads ask at the same time.
 
-        :param seen_generation: the :meth:`generation` the caller used; if the token changed since,
-            another thread already refreshed and nothing is done.
+        :param seen_generation: the :meth:`generation` the caller used (read before it decided the
+            token needs refreshing); if the token changed since, another thread already refreshed and
+            nothing is done: exactly one token call however many threads found the token expired.
         """
         if not self.can_refresh:
             raise HubSpotAuthError(
@@ -152,7 +157,7 @@ class Auth:
                 "the token in the connection, or set client_id, client_secret and refresh_token."
             )
         with self._lock:
-            if self._generation != seen_generation and not self._needs_refresh():
+            if self._generation != seen_generation:
                 return
             form = {
                 "grant_type": "refresh_token",

@@ -139,3 +139,23 @@ class HubSpotConnectionError(HubSpotError):
 
 class HubSpotRefreshError(HubSpotAuthError):
     """The OAuth refresh token was rejected (revoked, expired, or wrong client id/secret)."""
+
+
+class HubSpotRetryAfterTooLongError(HubSpotRateLimitError):
+    """429 whose ``Retry-After`` exceeds the transport's ``max_retry_after``: not waited for, not retried.
+
+    Sleeping that long would hold the task (and, through the shared pacing, every other thread) back;
+    the operators treat it like any other rate-limit stop and save the unsent records to the resume
+    file.
+    """
+
+    retryable = False
+
+
+class HubSpotPagingError(HubSpotServerError):
+    """HubSpot's paging went wrong: ``has-more`` without a new cursor, or a cursor seen before (a loop).
+
+    Retrying the same request would only repeat the answer, so it is not retried.
+    """
+
+    retryable = False

@@ -11,9 +11,12 @@ Styles:
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from airflow_provider_hubspot.client.errors import HubSpotPagingError
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,14 @@ def paginate(
 ) -> Iterator[Any]:
     """Yield items page after page.
 
+    Paging ends when the page says there is no more (``has-more``/``hasMore`` false, or no
+    ``paging.next.after``), at ``stop`` or at ``max_pages``. A page that says there is more must
+    carry a cursor not seen before: ``has-more`` without a new cursor (the same page would come again)
+    or a cursor that was already followed (a loop such as A -> B -> A) raises
+    :class:`HubSpotPagingError` naming the page and the cursor, rather than repeating pages forever or
+    ending silently with data missing. An empty page that says there is more and carries a new
+    cursor is followed (some feeds skip ahead through empty pages).
+
     :param fetch_page: called with the cursor parameters of the next page (empty for the first);
         returns the parsed page body.
     :param style: the family's paging style.
@@ -69,6 +80,8 @@ def paginate(
     :param max_pages: stop after this many pages.
     """
     cursor: dict[str, Any] = {}
+    seen = _SeenCursors()
+    seen.add(_cursor_key(cursor))
     pages = 0
     while True:
         body = fetch_page(cursor)
@@ -83,9 +96,55 @@ def paginate(
             more = bool(_dig(body, style.has_more_key))
         else:
             more = next_values[0] not in (None, "")
-        if not more or not items or (max_pages is not None and pages >= max_pages):
+        if not more or (max_pages is not None and pages >= max_pages):
             return
+        what = f"page {pages} ({len(items or [])} items)"
+        if all(value in (None, "") for value in next_values):
+            raise HubSpotPagingError(
+                f"HubSpot's {what} says there is more ({style.has_more_key} true) but gives no "
+                f"{'/'.join(style.response_keys)} to continue from (after cursor {_show(cursor)}): paging "
+                "cannot continue without repeating a page, so it stops here instead of returning partial data."
+            )
         new_cursor = dict(zip(style.request_params, next_values, strict=False))
-        if new_cursor == cursor:  # a server that repeats its cursor would loop forever
-            return
+        key = _cursor_key(new_cursor)
+        if key in seen:
+            raise HubSpotPagingError(
+                f"HubSpot's {what} points to cursor {_show(new_cursor)}, which was already followed "
+                f"(the page before was requested with {_show(cursor)}): the pages loop, so paging stops "
+                "here instead of repeating pages forever."
+            )
+        seen.add(key)
         cursor = new_cursor
+
+
+#: Cursors remembered for loop detection (a cursor is a few short values; loops longer than this
+#: are not detected, which keeps memory flat on very long listings).
+MAX_REMEMBERED_CURSORS = 10_000
+
+
+class _SeenCursors:
+    """The last :data:`MAX_REMEMBERED_CURSORS` cursors, for constant-time membership tests."""
+
+    def __init__(self) -> None:
+        self._order: deque[tuple[Any, ...]] = deque()
+        self._set: set[tuple[Any, ...]] = set()
+
+    def __contains__(self, key: tuple[Any, ...]) -> bool:
+        return key in self._set
+
+    def add(self, key: tuple[Any, ...]) -> None:
+        self._order.append(key)
+        self._set.add(key)
+        if len(self._order) > MAX_REMEMBERED_CURSORS:
+            self._set.discard(self._order.popleft())
+
+
+def _cursor_key(cursor: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple((name, str(value)) for name, value in sorted(cursor.items()))
+
+
+def _show(cursor: dict[str, Any]) -> str:
+    if not cursor:
+        return "(first page)"
+    text = ", ".join(f"{name}={value}" for name, value in cursor.items())
+    return text if len(text) <= 120 else text[:120] + "..."

@@ -34,6 +34,7 @@ from airflow_provider_hubspot.client.errors import (
     HubSpotMissingScopesError,
     HubSpotNotFoundError,
     HubSpotRateLimitError,
+    HubSpotRetryAfterTooLongError,
     HubSpotServerError,
     HubSpotValidationError,
 )
@@ -162,6 +163,9 @@ class Transport:
     :param timeout: seconds to wait for connect and for each read.
     :param backoff_base: first backoff in seconds for 5xx/timeouts (doubles per attempt, jittered).
     :param backoff_max: cap of one backoff wait in seconds.
+    :param max_retry_after: longest ``Retry-After`` of a 429 that is waited for, in seconds (default
+        300). A longer one is not slept through (it would hold every thread back): the request fails
+        at once with :class:`HubSpotRetryAfterTooLongError`, a rate-limit stop that is not retried.
     :param pool_size: HTTP connections kept per host (>= the concurrency you use).
     :param sleep: sleep function for retry waits and pacing (injectable for tests).
     :param clock: monotonic clock for pacing (injectable for tests).
@@ -179,6 +183,7 @@ class Transport:
         timeout: float = 60.0,
         backoff_base: float = 1.0,
         backoff_max: float = 60.0,
+        max_retry_after: float = 300.0,
         pool_size: int = 16,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -189,12 +194,15 @@ class Transport:
             raise HubSpotConfigError(f"max_retries must be >= 0, got {max_retries!r}")
         if timeout <= 0:
             raise HubSpotConfigError(f"timeout must be positive, got {timeout!r}")
+        if max_retry_after < 0:
+            raise HubSpotConfigError(f"max_retry_after must be >= 0 seconds, got {max_retry_after!r}")
         self.base_url = base_url.rstrip("/")
         self.auth = auth
         self.max_retries = max_retries
         self.timeout = timeout
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
+        self.max_retry_after = float(max_retry_after)
         self._sleep = sleep
         self.limiter = RateLimiter(rate_limit, rate_limit_interval, sleep=sleep, clock=clock)
         self.search_limiter = RateLimiter(search_rate_limit, 1.0, sleep=sleep, clock=clock)
@@ -208,7 +216,11 @@ class Transport:
             self.session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
             self.session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
             self.session.trust_env = False
-        self._secrets: set[str] = set(auth.secrets())
+        # A tuple replaced whole under a lock: redact() iterates a snapshot while an OAuth refresh in
+        # another thread registers new secrets. Longest first, so a secret that contains another is
+        # replaced whole.
+        self._secrets: tuple[str, ...] = tuple(sorted(set(auth.secrets()), key=len, reverse=True))
+        self._secrets_lock = threading.Lock()
         self._on_new_secret = on_new_secret
         auth.on_new_secret = self._register_secret
         for secret in self._secrets:
@@ -267,7 +279,7 @@ class Transport:
     def redact(self, text: str) -> str:
         """Replace every known secret (and any ``hapikey=`` value) in ``text`` with ``***``."""
         text = _HAPIKEY_RE.sub(r"\1***", text)
-        for secret in self._secrets:
+        for secret in self._secrets:  # one read of the attribute: a snapshot no other thread mutates
             if secret and secret in text:
                 text = text.replace(secret, "***")
         return text
@@ -278,7 +290,9 @@ class Transport:
     # -- internals --------------------------------------------------------------------------
 
     def _register_secret(self, secret: str) -> None:
-        self._secrets.add(secret)
+        with self._secrets_lock:
+            if secret not in self._secrets:
+                self._secrets = tuple(sorted((*self._secrets, secret), key=len, reverse=True))
         if self._on_new_secret:
             self._on_new_secret(secret)
 
@@ -417,8 +431,16 @@ class Transport:
         attempt = state.attempt_number
         jitter = random.uniform(0, 0.25)
         if isinstance(exc, HubSpotRateLimitError):
-            if exc.retry_after is not None:
-                wait = exc.retry_after + jitter
+            if exc.retry_after is not None and exc.retry_after > self.max_retry_after:
+                raise HubSpotRetryAfterTooLongError(
+                    f"HubSpot asked to wait {exc.retry_after:g} s before retrying, more than max_retry_after "
+                    f"({self.max_retry_after:g} s): stopping now instead of sleeping that long (raise "
+                    f"max_retry_after to wait). HubSpot said: {exc.message}",
+                    retry_after=exc.retry_after, status=exc.status, category=exc.category,
+                    correlation_id=exc.correlation_id, request=exc.request, body=exc.body,
+                ) from None
+            if exc.retry_after is not None:  # never less than asked, never more than the cap
+                wait = min(exc.retry_after + jitter, max(self.max_retry_after, exc.retry_after))
             elif exc.category == "SECONDLY":
                 wait = 1.0 + jitter
             else:  # TEN_SECONDLY_ROLLING or an unknown policy: wait one window

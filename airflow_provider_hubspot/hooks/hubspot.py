@@ -128,7 +128,7 @@ class HubSpotHook(BaseHook):
         for name, minimum in (("rate_limit", 1), ("max_retries", 0), ("timeout", 1), ("search_rate_limit", 1)):
             if extras.get(name) not in (None, ""):
                 options[name] = _number(conn.conn_id, name, extras[name], minimum)
-        for name in ("rate_limit_interval", "backoff_base", "backoff_max"):  # tuning, not in the UI form
+        for name in ("rate_limit_interval", "backoff_base", "backoff_max", "max_retry_after"):  # tuning, not in UI
             if extras.get(name) not in (None, ""):
                 options[name] = _seconds(conn.conn_id, name, extras[name])
         options.update(overrides)
