@@ -9,6 +9,8 @@ from airflow_provider_hubspot.connection_fields import provider_conn_fields, pro
 
 PACKAGE = "airflow_provider_hubspot"
 INTEGRATION = "HubSpot"
+#: Same as ``[project.urls] Documentation`` in pyproject.toml, which Airflow's providers page reads.
+DOCUMENTATION_URL = "https://pypi.org/project/airflow-provider-hubspot/#description"
 
 
 def _modules(kind: str, names: list[str]) -> list[dict[str, Any]]:
@@ -25,8 +27,11 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-hubspot",
         "name": "HubSpot",
-        "description": "Batch contact syncs, list membership, merges, timeline events and sensors for "
-        "`HubSpot <https://www.hubspot.com/>`__, with a local HubSpot emulator for offline tests.",
+        # The link is followed by a space, never by punctuation: Airflow 3 strips the RST markup and
+        # a following comma would end up inside the URL.
+        "description": "`HubSpot <https://www.hubspot.com/>`__ operators, sensors and hook: batch contact "
+        "syncs, list membership, merges and timeline events, with a local HubSpot emulator for offline tests.",
+        "documentation-url": DOCUMENTATION_URL,
         "versions": [__version__],
         "integrations": [
             {
