@@ -8,9 +8,10 @@ of HubSpot property names to string values).
 from __future__ import annotations
 
 import csv
-import io
+import itertools
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -18,6 +19,8 @@ from typing import IO, Any
 
 from airflow_provider_hubspot.client import HubSpotConfigError, Record
 
+#: Rejection code of a record with a value or column name HubSpot cannot take.
+INVALID_VALUE = "INVALID_VALUE"
 FILE_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 
 
@@ -45,19 +48,25 @@ def iter_source_rows(
     sql_conn_id: str | None = None,
     file_format: str | None = None,
     fetch_size: int = 1000,
+    on_columns: Callable[[Sequence[str]], None] | None = None,
 ) -> Iterator[Any]:
-    """Yield raw rows (dicts, or scalars for id lists) from the one source given."""
+    """Yield raw rows (dicts, or scalars for id lists) from the one source given.
+
+    :param on_columns: called with the column names before the first row, for sources that have
+        them (a CSV header, a query's columns), so a missing key column is found before anything
+        is sent.
+    """
     kind = describe_source(records, source_path, sql)
     if kind == "records":
         yield from _iter_records(records)
     elif kind == "source_path":
         assert source_path is not None
-        yield from iter_file(source_path, file_format=file_format)
+        yield from iter_file(source_path, file_format=file_format, on_columns=on_columns)
     else:
         if not sql_conn_id:
             raise SourceError("sql= needs sql_conn_id=: the Airflow connection of the database to read.")
         assert sql is not None
-        yield from iter_sql(sql, sql_conn_id, fetch_size=fetch_size)
+        yield from iter_sql(sql, sql_conn_id, fetch_size=fetch_size, on_columns=on_columns)
 
 
 def _iter_records(records: Any) -> Iterator[Any]:
@@ -87,9 +96,15 @@ def _file_format(path: str, file_format: str | None) -> str:
                       "file_format='csv' / 'jsonl'.")
 
 
+#: A CSV field may be as large as this (Python's default, 128 KiB, would end the file at a long
+#: value instead of rejecting that one record as too long for HubSpot).
+CSV_FIELD_LIMIT = 2**31 - 1
+csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
+
+
 @contextmanager
-def _open_text(path: str) -> Iterator[IO[str]]:
-    """Open a local path or any Airflow object-storage URI (``file://``, ``s3://``...) as UTF-8 text."""
+def _open_binary(path: str) -> Iterator[IO[bytes]]:
+    """Open a local path or any Airflow object-storage URI (``file://``, ``s3://``...), gunzipping ``.gz``."""
     try:
         if "://" in path:
             from airflow_provider_hubspot._compat import ObjectStoragePath
@@ -106,37 +121,114 @@ def _open_text(path: str) -> Iterator[IO[str]]:
             import gzip
 
             raw = gzip.GzipFile(fileobj=raw)
-        yield io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        yield raw
     finally:
         raw.close()
 
 
-def iter_file(path: str, *, file_format: str | None = None) -> Iterator[dict[str, Any]]:
-    """Yield the rows of a CSV (header row required) or JSON Lines file, streaming."""
+class LineReader:
+    """The text lines of a binary stream, decoded as UTF-8 one physical line at a time.
+
+    Knows the number of the last line read (:attr:`line`, 1-based), so every error of the
+    input — bytes that are not UTF-8, a truncated or corrupt ``.gz``, a failing read — names the
+    file and the exact line.
+    """
+
+    def __init__(self, raw: IO[bytes], path: str) -> None:
+        self.raw = raw
+        self.path = path
+        self.line = 0
+
+    def __iter__(self) -> Iterator[str]:
+        import zlib
+
+        while True:
+            try:
+                data = self.raw.readline()
+            except (EOFError, zlib.error) as exc:
+                raise SourceError(f"{self.path}: the compressed data is truncated or corrupt after line {self.line} "
+                                  f"({exc or type(exc).__name__}); the lines before it were read. Re-create the "
+                                  "file and run again.") from None
+            except OSError as exc:  # gzip.BadGzipFile is an OSError
+                if self.path.lower().endswith(".gz") and self.line == 0:
+                    raise SourceError(f"{self.path} is named .gz but is not gzip data ({exc}): compress it with "
+                                      "gzip or drop the .gz from its name.") from None
+                raise SourceError(f"{self.path}: reading failed after line {self.line}: {exc}") from None
+            if not data:
+                return
+            self.line += 1
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise SourceError(f"{self.path}, line {self.line}: not UTF-8 text (byte {exc.start + 1} of the "
+                                  "line); re-export the file as UTF-8.") from None
+            if self.line == 1:
+                text = text.removeprefix("\ufeff")
+            yield text
+
+
+def iter_file(path: str, *, file_format: str | None = None,
+              on_columns: Callable[[Sequence[str]], None] | None = None) -> Iterator[dict[str, Any]]:
+    """Yield the rows of a CSV (header row required) or JSON Lines file, streaming.
+
+    Every malformed input ends the read with a :class:`SourceError` naming the file and the line:
+    a quoted CSV field never closed (it would swallow the rows after it), stray quotes, more values
+    than header columns, invalid JSON, bytes that are not UTF-8, truncated compressed data.
+
+    :param on_columns: called with the CSV header before the first row is yielded.
+    """
     fmt = _file_format(path, file_format)
-    with _open_text(path) as handle:
-        line = 0
+    with _open_binary(path) as raw:
+        lines = LineReader(raw, path)
+        if fmt == "csv":
+            yield from _iter_csv(lines, path, on_columns)
+        else:
+            for text in lines:
+                if not text.strip():
+                    continue
+                try:
+                    yield json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise SourceError(f"{path}, line {lines.line}: not valid JSON ({exc.msg}).") from None
+
+
+def _iter_csv(lines: LineReader, path: str,
+              on_columns: Callable[[Sequence[str]], None] | None) -> Iterator[dict[str, Any]]:
+    reader = csv.reader(iter(lines), strict=True)
+    header: list[str] | None = None
+    while True:
+        first_line = lines.line + 1
         try:
-            if fmt == "csv":
-                reader = csv.DictReader(handle)
-                _check_header(path, reader.fieldnames)
-                for line, row in enumerate(reader, start=2):
-                    if None in row:
-                        raise SourceError(f"{path}, line {line}: more values than header columns.")
-                    yield row
-            else:
-                for line, text in enumerate(handle, start=1):
-                    if not text.strip():
-                        continue
-                    try:
-                        yield json.loads(text)
-                    except json.JSONDecodeError as exc:
-                        raise SourceError(f"{path}, line {line}: not valid JSON ({exc.msg}).") from None
-        except UnicodeDecodeError as exc:
-            raise SourceError(f"{path} is not UTF-8 text (byte {exc.start} after line {line}): re-export it as "
-                              "UTF-8.") from None
+            row = next(reader)
+        except StopIteration:
+            break
         except csv.Error as exc:
-            raise SourceError(f"{path}, line {line}: malformed CSV ({exc}).") from None
+            raise SourceError(_csv_error(path, first_line, lines.line, exc)) from None
+        if not row:
+            continue  # a blank line
+        if header is None:
+            _check_header(path, row)
+            header = row
+            if on_columns:
+                on_columns(header)
+            continue
+        if len(row) > len(header):
+            raise SourceError(f"{path}, line {first_line}: more values than header columns ({len(row)} values, "
+                              f"{len(header)} columns; an unquoted comma in a value?).")
+        yield dict(itertools.zip_longest(header, row))
+    if header is None:
+        _check_header(path, None)
+
+
+def _csv_error(path: str, first_line: int, last_line: int, exc: csv.Error) -> str:
+    text = str(exc)
+    if "unexpected end of data" in text:
+        return (f"{path}, line {first_line}: a quoted field opened on this line is never closed (it runs to the end "
+                f"of the file, line {last_line}): close the quote, or double the quote character inside the value.")
+    if "expected after" in text:
+        return (f"{path}, line {last_line}: a quote in the middle of a field ({text}): quote the whole value and "
+                "double each quote inside it (\"like \"\"this\"\"\").")
+    return f"{path}, line {first_line}: malformed CSV ({text})."
 
 
 def _check_header(path: str, header: Sequence[str] | None) -> None:
@@ -150,7 +242,8 @@ def _check_header(path: str, header: Sequence[str] | None) -> None:
         raise SourceError(f"{path}: the header row repeats column(s) {repeated}; each column needs a unique name.")
 
 
-def iter_sql(sql: str, sql_conn_id: str, *, fetch_size: int = 1000) -> Iterator[dict[str, Any]]:
+def iter_sql(sql: str, sql_conn_id: str, *, fetch_size: int = 1000,
+             on_columns: Callable[[Sequence[str]], None] | None = None) -> Iterator[dict[str, Any]]:
     """Yield rows of a query through the connection's common-sql DB-API hook, ``fetchmany`` at a time."""
     from airflow_provider_hubspot._compat import BaseHook
 
@@ -167,16 +260,34 @@ def iter_sql(sql: str, sql_conn_id: str, *, fetch_size: int = 1000) -> Iterator[
         columns = [column[0] for column in cursor.description or []]
         if not columns:
             raise SourceError("The SQL statement returned no columns: use a SELECT.")
-        while rows := cursor.fetchmany(fetch_size):
+        if on_columns:
+            on_columns(columns)
+        read = 0
+        while True:
+            try:
+                rows = cursor.fetchmany(fetch_size)
+            except Exception as exc:
+                raise SourceError(f"Reading the rows of the SQL query on connection {sql_conn_id!r} failed after "
+                                  f"row {read}: {exc}") from None
+            if not rows:
+                break
             for row in rows:
+                read += 1
                 yield dict(zip(columns, row, strict=False))
     finally:
         cursor.close()
         conn.close()
 
 
+class InvalidValue(ValueError):
+    """A value HubSpot cannot store faithfully (NaN, infinity): the record is rejected with this reason."""
+
+
 def to_hubspot_value(value: Any, *, is_date: bool = False) -> str:
-    """Stringify a value the way HubSpot expects (dates as UTC-midnight epoch ms)."""
+    """Stringify a value the way HubSpot expects (dates as UTC-midnight epoch ms).
+
+    :raises InvalidValue: for NaN and infinities, which would otherwise be sent as ``"nan"`` / ``"inf"``.
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):
@@ -186,6 +297,7 @@ def to_hubspot_value(value: Any, *, is_date: bool = False) -> str:
         return str(int(moment.timestamp() * 1000))
     if isinstance(value, date):
         return str(int(datetime(value.year, value.month, value.day, tzinfo=timezone.utc).timestamp() * 1000))
+    check_finite(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, Decimal):
@@ -196,8 +308,41 @@ def to_hubspot_value(value: Any, *, is_date: bool = False) -> str:
         except ValueError:
             return value
     if isinstance(value, (dict, list)):
-        return json.dumps(value)
+        try:
+            return json.dumps(value, allow_nan=False)
+        except ValueError:
+            raise InvalidValue("a nested value holds NaN or infinity, which JSON cannot carry") from None
     return str(value)
+
+
+def check_finite(value: Any) -> None:
+    """Raise :class:`InvalidValue` for a NaN or infinite number (``float`` or ``Decimal``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidValue(f"the value is {value!r}, not a number HubSpot can store (NaN or infinity)")
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise InvalidValue(f"the value is {value}, not a number HubSpot can store (NaN or infinity)")
+
+
+def check_property_name(name: Any) -> None:
+    """Raise :class:`InvalidValue` unless ``name`` can be a HubSpot property name (non-empty text)."""
+    if not isinstance(name, str):
+        raise InvalidValue(f"column name {name!r} is a {type(name).__name__}, not text: HubSpot property names "
+                           "are strings")
+    if not name.strip():
+        raise InvalidValue(f"column name {name!r} is empty: every value needs a HubSpot property name")
+
+
+def printable(row: Any) -> Any:
+    """``row`` made safe for a JSON rejects file: text keys, NaN and infinities as their names."""
+    if isinstance(row, Mapping):
+        return {str(k): printable(v) for k, v in row.items()}
+    if isinstance(row, (list, tuple)):
+        return [printable(v) for v in row]
+    if isinstance(row, float) and not math.isfinite(row):
+        return repr(row)
+    if isinstance(row, Decimal) and not row.is_finite():
+        return str(row)
+    return row
 
 
 class PropertyMapper:
@@ -221,6 +366,11 @@ class PropertyMapper:
             raise SourceError(f"properties_map must be a dict of column -> HubSpot property, got "
                               f"{type(properties_map).__name__}.")
         self.properties_map = dict(properties_map or {})
+        bad = {column: name for column, name in self.properties_map.items()
+               if not isinstance(name, str) or not name.strip()}
+        if bad:
+            raise SourceError(f"properties_map renames {sorted(map(str, bad))} to empty or non-text property names: "
+                              "map each column to the name of a HubSpot property.")
         self.include_empty = include_empty
         self.date_properties = set(date_properties)
         self.exclude = set(exclude)
@@ -228,24 +378,40 @@ class PropertyMapper:
         self.names: dict[str, None] = {}
 
     def __call__(self, row: Any) -> Any:
+        """Map one row; :class:`InvalidValue` names the column whose name or value HubSpot cannot take."""
         if not isinstance(row, Mapping):
             return row  # the client reports the record as not a dict
         out: dict[str, str] = {}
         for column, value in row.items():
             if column in self.exclude:
                 continue
-            name = self.properties_map.get(column, column) if isinstance(column, str) else str(column)
+            check_property_name(column)
+            name: str = self.properties_map.get(column, column)
             if name not in self.names:
                 self.names[name] = None
             if value is None or (isinstance(value, str) and value.strip() == ""):
                 if self.include_empty:
                     out[name] = ""
                 continue
-            out[name] = to_hubspot_value(value, is_date=name in self.date_properties)
+            try:
+                out[name] = to_hubspot_value(value, is_date=name in self.date_properties)
+            except InvalidValue as exc:
+                raise InvalidValue(f"{name}: {exc}") from None
         return out
 
 
 def iter_records(rows: Iterable[Any], mapper: PropertyMapper | None = None) -> Iterator[Record]:
-    """Number rows from 0 and map them to HubSpot properties."""
+    """Number rows from 0 and map them to HubSpot properties.
+
+    A row the mapper cannot take (a NaN, an empty or non-text column name) becomes a record marked
+    :attr:`~airflow_provider_hubspot.client.Record.invalid`, which the client rejects with the reason
+    instead of sending it.
+    """
     for index, row in enumerate(rows):
-        yield Record(index, mapper(row) if mapper else row)
+        if mapper is None:
+            yield Record(index, row)
+            continue
+        try:
+            yield Record(index, mapper(row))
+        except InvalidValue as exc:
+            yield Record(index, printable(row), invalid=(str(exc), INVALID_VALUE))

@@ -20,10 +20,15 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Record:
-    """One input item and its 0-based position in the input."""
+    """One input item and its 0-based position in the input.
+
+    :param invalid: ``(reason, code)`` when the input could not be turned into something to send
+        (e.g. a NaN value): the record is rejected with that reason, never sent.
+    """
 
     index: int
     data: Any
+    invalid: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -65,11 +70,24 @@ class BatchOutcome:
 
 
 def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """Yield lists of at most ``size`` items, reading ``items`` lazily."""
+    """Yield lists of at most ``size`` items, reading ``items`` lazily.
+
+    When reading ``items`` fails, the items read before the failure are yielded first as a last
+    (short) chunk, then the error is raised: nothing read is lost with the error.
+    """
     if size < 1:
         raise ValueError(f"chunk size must be at least 1, got {size!r}")
     iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
+    while True:
+        chunk: list[T] = []
+        try:
+            chunk.extend(islice(iterator, size))
+        except Exception:
+            if chunk:
+                yield chunk
+            raise
+        if not chunk:
+            return
         yield chunk
 
 
@@ -107,7 +125,8 @@ class BatchRunner(Generic[T]):
 
         When a batch raises, no further batch is started and in-flight ones finish; the batches that
         were not written are left in :attr:`unsent` (already read) and :attr:`remaining` (not yet
-        read, still lazy) and the first error is re-raised.
+        read, still lazy) and the first error is re-raised. When reading ``batches`` raises (a bad
+        input line), the batches in flight finish and are accounted for, then that error is raised.
         """
         total = BatchOutcome(keep_rejections=self.keep_rejections)
         lock = threading.Lock()
@@ -128,8 +147,16 @@ class BatchRunner(Generic[T]):
                 if on_done:
                     on_done(batch, outcome)
 
+        input_error: Exception | None = None
         with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="hubspot") as pool:
-            for batch in iterator:
+            while True:
+                try:
+                    batch = next(iterator)
+                except StopIteration:
+                    break
+                except Exception as exc:  # the input failed: finish the batches in flight, then raise it
+                    input_error = exc
+                    break
                 if failed:
                     self.unsent.append(batch)
                     break
@@ -147,8 +174,10 @@ class BatchRunner(Generic[T]):
                 collect(wait(list(in_flight)).done)
         if failed:
             self.unsent[:0] = [batch for _, batch in failed]
-            self.remaining = iterator
+            self.remaining = iter(()) if input_error is not None else iterator
             raise failed[0][0]
+        if input_error is not None:
+            raise input_error
         return total
 
 

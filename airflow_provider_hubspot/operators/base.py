@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
 from functools import cached_property
 from typing import IO, Any
 
@@ -22,7 +26,13 @@ from airflow_provider_hubspot.client.errors import (
     HubSpotValidationError,
 )
 from airflow_provider_hubspot.hooks.hubspot import HubSpotHook
-from airflow_provider_hubspot.sources import PropertyMapper, describe_source, iter_records, iter_source_rows
+from airflow_provider_hubspot.sources import (
+    PropertyMapper,
+    describe_source,
+    iter_records,
+    iter_source_rows,
+    printable,
+)
 
 HUBSPOT_ORANGE = "#ff7a59"
 #: Errors a task retry cannot fix: fail without retrying.
@@ -36,15 +46,64 @@ class HubSpotBaseOperator(BaseOperator):
 
     :param hubspot_conn_id: the ``hubspot`` connection to use.
     :param api_version: overrides the connection's ``api_version`` (``2026-03``, ``v3``, ``v1``...).
+    :param log_rejected_values: write the values of rejected records (e-mails, names) into the task
+        log. Off by default: the log names each rejected record by its input index, code and
+        HubSpot's reason with personal values masked; the rejects file keeps the records.
     """
 
     ui_color = HUBSPOT_ORANGE
+    #: Parameters that must not be empty once templates are rendered: checked before anything is
+    #: read or sent.
+    required_params: Sequence[str] = ()
+    #: The outcome counts of the summary; every input record ends in exactly one of them.
+    outcome_keys: Sequence[str] = ()
 
     def __init__(self, *, hubspot_conn_id: str = HubSpotHook.default_conn_name, api_version: str | None = None,
-                 **kwargs: Any) -> None:
+                 log_rejected_values: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.hubspot_conn_id = hubspot_conn_id
         self.api_version = api_version
+        self.log_rejected_values = log_rejected_values
+
+    def check_required(self) -> None:
+        """Fail (without retries) when a required parameter rendered empty, before anything is read or sent."""
+        for name in self.required_params:
+            value = getattr(self, name, None)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                raise AirflowFailException(
+                    f"{type(self).__name__} {self.task_id}: {name} is empty. Give it a value (if it comes from a "
+                    "template or a DAG param, check that the param is set for this run); nothing was read or sent.")
+
+    @contextmanager
+    def failing_clearly(self, doing: str) -> Iterator[None]:
+        """Translate client errors raised inside the block (connection set-up included) with :meth:`fail`."""
+        try:
+            yield
+        except HubSpotError as exc:
+            raise self.fail(exc, doing) from None
+
+    def finish(self, result: dict[str, Any]) -> dict[str, Any]:
+        """Complete a summary: every outcome key present, and ``received`` equal to their sum.
+
+        A summary that does not balance means a record is unaccounted for — a bug — so the task
+        fails loudly instead of reporting success with a record missing.
+        """
+        for name in self.outcome_keys:
+            result.setdefault(name, 0)
+        accounted = sum(int(result[name]) for name in self.outcome_keys)
+        if self.outcome_keys and accounted != result.get("received"):
+            counts = ", ".join(f"{name} {result[name]}" for name in self.outcome_keys)
+            raise AirflowFailException(
+                f"{type(self).__name__} {self.task_id}: the counts do not add up: received {result.get('received')} "
+                f"but {counts} make {accounted}. A record is unaccounted for; this is a bug in the provider — "
+                f"please report it with this log. Summary: {result}")
+        return result
+
+    def log_rejections(self, samples: Iterable[Rejection], what: str = "Rejected input record") -> None:
+        """Log a few rejections: index, code and reason, personal values masked unless opted in."""
+        for sample in samples:
+            reason = sample.reason if self.log_rejected_values else mask_values(sample.reason, sample.record)
+            self.log.warning("%s %d (%s): %s", what, sample.index, sample.code or "REJECTED", reason)
 
     @cached_property
     def hook(self) -> HubSpotHook:
@@ -87,13 +146,14 @@ class SourceMixin:
     def has_source(self) -> bool:
         return any(value not in (None, "") for value in (self.records, self.source_path, self.sql))
 
-    def source_rows(self) -> Iterator[Any]:
+    def source_rows(self, on_columns: Callable[[Sequence[str]], None] | None = None) -> Iterator[Any]:
         return iter_source_rows(records=self.records, source_path=self.source_path, sql=self.sql,
                                 sql_conn_id=self.sql_conn_id, file_format=self.file_format,
-                                fetch_size=self.fetch_size)
+                                fetch_size=self.fetch_size, on_columns=on_columns)
 
-    def source_records(self, mapper: PropertyMapper | None = None) -> Iterator[Record]:
-        return iter_records(self.source_rows(), mapper)
+    def source_records(self, mapper: PropertyMapper | None = None,
+                       on_columns: Callable[[Sequence[str]], None] | None = None) -> Iterator[Record]:
+        return iter_records(self.source_rows(on_columns), mapper)
 
 
 class Counted:
@@ -126,7 +186,7 @@ class RejectsFile:
         for rejection in rejections:
             if self._handle is None:
                 self._handle = self._open()
-            line = {"index": rejection.index, "record": rejection.record, "reason": rejection.reason,
+            line = {"index": rejection.index, "record": printable(rejection.record), "reason": rejection.reason,
                     "code": rejection.code}
             self._handle.write(json.dumps(line, default=str) + "\n")
             self.count += 1
@@ -151,38 +211,95 @@ class RejectsFile:
         return self.path if self.count else None
 
 
-def write_resume_file(path: str, records: Iterator[Any], *, csv_columns: list[str] | None = None) -> int:
-    """Write records not yet sent to ``path`` (CSV with ``csv_columns``, else JSON Lines); return the count.
+def write_resume_file(path: str, records: Iterable[Any], *, as_csv: bool) -> int:
+    """Write records not yet sent to ``path`` (CSV when ``as_csv``, else JSON Lines); return the count.
 
-    The file is a valid input for the same operator (``source_path=``), so the next run finishes the job.
+    The file is a valid input for the same operator (``source_path=``), so the next run finishes the
+    job. It is written aside and moved into place only when complete, so a task killed while
+    writing never leaves a partial file that looks whole. A CSV's header holds every column of every
+    record (the records are spooled first, so columns first seen late are kept).
     """
     import csv
 
+    final = path
+    partial = f"{path}.partial"
     count = 0
+    if as_csv:
+        columns: dict[str, None] = {}
+        with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+            for record in records:
+                columns.update(dict.fromkeys(str(k) for k in record))
+                spool.write(json.dumps(printable(record)) + "\n")
+                count += 1
+            spool.seek(0)
+            with _open_write(partial, newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=list(columns))
+                writer.writeheader()
+                for line in spool:
+                    writer.writerow(json.loads(line))
+    else:
+        with _open_write(partial) as handle:
+            for record in records:
+                handle.write(json.dumps(printable(record), default=str) + "\n")
+                count += 1
+    _move(partial, final)
+    return count
+
+
+def fresh_path(path: str, *, avoid: Iterable[str | None] = ()) -> str:
+    """``path``, or ``<stem>-2<ext>``, ``-3``... so that it names no existing file and none in ``avoid``."""
+    taken = {_normalize(p) for p in avoid if p}
+    stem, ext = os.path.splitext(path)
+    candidate, n = path, 1
+    while _normalize(candidate) in taken or _exists(candidate):
+        n += 1
+        candidate = f"{stem}-{n}{ext}"
+    return candidate
+
+
+def _normalize(path: str) -> str:
+    if "://" in path:
+        return path.removeprefix("file://") if path.startswith("file://") else path
+    return os.path.realpath(path)
+
+
+def _exists(path: str) -> bool:
+    if "://" in path:
+        from airflow_provider_hubspot._compat import ObjectStoragePath
+
+        return bool(ObjectStoragePath(path).exists())
+    return os.path.exists(path)
+
+
+@contextmanager
+def _open_write(path: str, newline: str | None = None) -> Iterator[IO[str]]:
     if "://" in path:
         from airflow_provider_hubspot._compat import ObjectStoragePath
 
         handle: IO[str] = ObjectStoragePath(path).open("w")
     else:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        handle = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+        handle = open(path, "w", encoding="utf-8", newline=newline)  # noqa: SIM115 - closed below
     try:
-        writer = csv.DictWriter(handle, fieldnames=csv_columns, extrasaction="ignore") if csv_columns else None
-        if writer:
-            writer.writeheader()
-        for record in records:
-            if writer:
-                writer.writerow(record)
-            else:
-                handle.write(json.dumps(record, default=str) + "\n")
-            count += 1
+        yield handle
     finally:
         handle.close()
-    return count
+
+
+def _move(source: str, target: str) -> None:
+    if "://" in source:
+        from airflow_provider_hubspot._compat import ObjectStoragePath
+
+        ObjectStoragePath(source).rename(ObjectStoragePath(target))
+    else:
+        os.replace(source, target)
 
 
 class Progress:
-    """Logs one line every ``every`` batches: done/total, records per second, ETA."""
+    """Logs one line every ``every`` batches: records processed and what became of them, rate, ETA.
+
+    :param what: what the records are (``Contacts``, ``Events``...).
+    """
 
     def __init__(self, log: Any, what: str, every: int = 10, total: int | None = None) -> None:
         self.log = log
@@ -190,23 +307,51 @@ class Progress:
         self.every = max(every, 1)
         self.total = total
         self.batches = 0
-        self.done = 0
+        self.counts: Counter[str] = Counter()
         self.started = time.monotonic()
 
-    def advance(self, records: int) -> None:
+    @property
+    def done(self) -> int:
+        """Records processed so far, whatever their outcome."""
+        return sum(self.counts.values())
+
+    def advance(self, **counts: int) -> None:
+        """Add one batch's outcome counts (``written=98, rejected=2``)."""
         self.batches += 1
-        self.done += records
+        self.counts.update({name: n for name, n in counts.items() if n})
         if self.batches % self.every == 0:
             self.log.info("%s", self.line())
 
     def line(self) -> str:
         elapsed = max(time.monotonic() - self.started, 1e-6)
-        rate = self.done / elapsed
-        text = f"{self.what}: {self.done:,}"
+        done = self.done
+        rate = done / elapsed
+        text = f"{self.what}: {done:,} processed"
+        if self.counts:
+            text += " (" + ", ".join(f"{n:,} {name}" for name, n in self.counts.items()) + ")"
         if self.total:
-            eta = (self.total - self.done) / rate if rate else 0
-            text += f" of {self.total:,} ({self.done / self.total:.0%}), ETA {eta:.0f} s"
+            eta = (self.total - done) / rate if rate else 0
+            text += f" of {self.total:,} ({done / self.total:.0%}), ETA {eta:.0f} s"
         return f"{text}, {rate:,.0f} records/s"
+
+
+_EMAIL_RE = re.compile(r"[^@\s'\"<>(),;:]+@[^@\s'\"<>(),;:]+")
+
+
+def mask_values(text: str, record: Any) -> str:
+    """``text`` with the record's values (and anything shaped like an e-mail) replaced by ``<value>``.
+
+    HubSpot's reasons quote the values they refuse ("Email address a@b.comv is invalid"); task logs
+    should say why without repeating personal data.
+    """
+    values: list[str] = []
+    if isinstance(record, Mapping):
+        values = [str(v) for v in record.values() if v not in (None, "") and len(str(v)) >= 3]
+    elif isinstance(record, (str, int)) and len(str(record)) >= 3:
+        values = [str(record)]
+    for value in sorted(values, key=len, reverse=True):
+        text = text.replace(value, "<value>")
+    return _EMAIL_RE.sub("<e-mail>", text)
 
 
 def check_max_rejected(max_rejected: int | float, rejected: int, received: int, rejects_path: str | None,
@@ -221,7 +366,7 @@ def check_max_rejected(max_rejected: int | float, rejected: int, received: int, 
         allowed = int(max_rejected)
     if rejected <= allowed:
         return
-    reasons = "; ".join(f"#{r.index}: {r.reason}" for r in samples[:3])
+    reasons = "; ".join(f"#{r.index} ({r.code or 'REJECTED'}): {mask_values(r.reason, r.record)}" for r in samples[:3])
     raise AirflowFailException(
         f"{rejected} of {received} records were rejected, more than max_rejected={max_rejected!r} allows. "
         f"Every valid record was written. Rejected records and HubSpot's reasons: {rejects_path}. "
@@ -242,6 +387,14 @@ def summary(outcome: BatchOutcome, client: HubSpotClient, **extra: Any) -> dict[
     stats = client.stats
     return {**dict(outcome.counts), **extra, "requests": stats["requests"], "retries": stats["retries"],
             "rate_limited": stats["rate_limited"]}
+
+
+def default_resume_path(rejects_path: str, task_id: str, *, as_csv: bool) -> str:
+    """``<task_id>-resume-<UTC time>.csv|jsonl`` next to the rejects file: a new name for every stop."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    directory = rejects_path.rsplit("/", 1)[0] if "://" in rejects_path else os.path.dirname(rejects_path)
+    name = f"{task_id}-resume-{stamp}.{'csv' if as_csv else 'jsonl'}"
+    return f"{directory}/{name}" if "://" in rejects_path else os.path.join(directory, name)
 
 
 def default_rejects_name(context: Any, task_id: str) -> str:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import itertools
-import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from airflow_provider_hubspot._compat import AirflowException, AirflowFailException, Context
@@ -32,12 +31,16 @@ from airflow_provider_hubspot.operators.base import (
     SourceMixin,
     check_max_rejected,
     default_rejects_name,
+    default_resume_path,
+    fresh_path,
     summary,
     validate_max_rejected,
     write_resume_file,
 )
-from airflow_provider_hubspot.sources import PropertyMapper
+from airflow_provider_hubspot.sources import PropertyMapper, SourceError
 
+#: Names of the record-id property (``id_property=`` accepts each).
+ID_ALIASES = {"vid", "id", "hs_object_id", "record_id"}
 #: Errors after which the records not yet sent are saved for the next run.
 RESUMABLE_ERRORS = (HubSpotRateLimitError, HubSpotServerError, HubSpotConnectionError, HubSpotAuthError)
 
@@ -67,10 +70,18 @@ class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
         of the input (default 0). The decision is taken after every valid record was written.
     :param dry_run: read, map and validate the input and report, without writing to HubSpot.
     :param progress_every: log a progress line every this many batches.
+    :param log_rejected_values: show rejected records' values (e-mails...) in the task log; by
+        default the log gives index, code and HubSpot's reason with the values masked.
     :param hubspot_conn_id: the ``hubspot`` connection.
     :param api_version: overrides the connection's ``api_version``.
+
+    The summary's outcome counts add up to ``received``: ``created``, ``updated``, ``upserted``
+    (v1: HubSpot does not say which), ``would_write`` (dry run), ``duplicates`` (a key repeated in
+    one batch: the last record wins) and ``rejected``.
     """
 
+    required_params = ("id_property",)
+    outcome_keys = ("created", "updated", "upserted", "would_write", "duplicates", "rejected")
     template_fields: Sequence[str] = (*SOURCE_FIELDS, "properties_map", "id_property", "rejects_path",
                                       "resume_path", "api_version", "hubspot_conn_id")
     template_fields_renderers = {"sql": "sql", "records": "json", "properties_map": "json"}
@@ -113,71 +124,113 @@ class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
         self.progress_every = progress_every
 
     def execute(self, context: Context) -> dict[str, Any]:
+        self.check_required()
         mapper = PropertyMapper(self.properties_map, include_empty=self.include_empty,
                                 date_properties=self.date_properties)
-        records = Counted(self.source_records(mapper))
+        records = Counted(self.source_records(mapper, on_columns=self._check_key_column))
         total = len(self.records) if isinstance(self.records, list) else None
-        progress = Progress(self.log, "Dry run checked" if self.validate_only else "Contacts written",
+        progress = Progress(self.log, "Contacts (dry run)" if self.validate_only else "Contacts",
                             self.progress_every, total)
         rejects = RejectsFile(self.rejects_path, default_rejects_name(context, self.task_id))
-        client = self.client
         runners: list[BatchRunner[list[Record]]] = []
 
         def on_batch(batch: list[Record], outcome: BatchOutcome) -> None:
             rejects.write(outcome.rejections)
-            if batch:
-                progress.advance(len(batch))
+            counts = outcome.counts
+            progress.advance(written=counts["created"] + counts["updated"] + counts["upserted"],
+                             checked=counts["would_write"], repeated=counts["duplicates"],
+                             rejected=outcome.rejected - counts["duplicates"])
 
-        try:
-            outcome = client.contacts.upsert(records, id_property=self.id_property, batch_size=self.batch_size,
-                                             max_concurrency=self.max_concurrency, on_batch=on_batch,
-                                             dry_run=self.validate_only, runner_hook=runners.append,
-                                             keep_rejections=False)
-        except HubSpotError as exc:
-            if not isinstance(exc, RESUMABLE_ERRORS) or not runners:
-                raise self.fail(exc, f"Creating or updating contacts (after {records.count} input records)") from None
-            raise self._stopped(exc, runners[0], rejects, progress, mapper, context) from None
-        finally:
-            rejects.close()
-        rejected = outcome.rejected - outcome.counts["duplicates"]
+        doing = "Creating or updating contacts"
+        with self.failing_clearly(doing):
+            client = self.client
+            try:
+                outcome = client.contacts.upsert(records, id_property=self.id_property, batch_size=self.batch_size,
+                                                 max_concurrency=self.max_concurrency, on_batch=on_batch,
+                                                 dry_run=self.validate_only, runner_hook=runners.append,
+                                                 keep_rejections=False)
+            except SourceError as exc:
+                raise self._unreadable(exc, progress, rejects) from None
+            except HubSpotError as exc:
+                if not isinstance(exc, RESUMABLE_ERRORS) or not runners:
+                    raise self.fail(exc, f"{doing} (after {records.count} input records)") from None
+                raise self._stopped(exc, runners[0], rejects, progress) from None
+            finally:
+                rejects.close()
+        duplicates = outcome.counts["duplicates"]
+        rejected = outcome.rejected - duplicates
         result = summary(outcome, client, received=records.count, rejected=rejected,
                          rejects_path=rejects.written_path, dry_run=self.validate_only,
                          api_version=str(client.edition))
-        for name in ("created", "updated", "duplicates"):
-            result.setdefault(name, 0)
+        self.finish(result)
         self.log.info("%s. Summary: %s", progress.line(), result)
-        for sample in rejects.samples:
-            if sample.code != DUPLICATE:
-                self.log.warning("Rejected input record %d: %s", sample.index, sample.reason)
-        if result["duplicates"]:
+        self.log_rejections(r for r in rejects.samples if r.code != DUPLICATE)
+        if duplicates:
             self.log.info("%d input records repeated a key of a later record in the same batch (the later one "
-                          "was written; they are listed in the rejects file with code %s)", result["duplicates"],
-                          DUPLICATE)
+                          "was written; they are listed in the rejects file with code %s)", duplicates, DUPLICATE)
         check_max_rejected(self.max_rejected, rejected, records.count, rejects.written_path,
                            [r for r in rejects.samples if r.code != DUPLICATE])
         return result
 
+    def _check_key_column(self, columns: Sequence[str]) -> None:
+        """A source with a header must have the id property's column: found before anything is sent."""
+        id_property = "vid" if self.id_property in ID_ALIASES else self.id_property
+        names = {(self.properties_map or {}).get(c, c) for c in columns}
+        accepted = ID_ALIASES if id_property == "vid" else {id_property}
+        if not names & accepted:
+            raise SourceError(
+                f"The input has no {self.id_property!r} column (columns: {', '.join(map(str, columns))}): every "
+                f"record needs its id property. Add the column, rename one to it with properties_map, or set "
+                f"id_property=. Nothing was sent.")
+
+    def _unreadable(self, exc: SourceError, progress: Progress, rejects: RejectsFile) -> AirflowException:
+        """The input broke mid-stream: everything read before it was processed; say where to fix it."""
+        rejects.close()
+        message = (f"The input could not be read to the end: {exc} The {progress.done:,} records before it were "
+                   f"processed ({progress.line()})")
+        if rejects.written_path:
+            message += f"; rejected records are in {rejects.written_path}"
+        message += (". Nothing after the bad line was sent. Fix the input and run the task again: writes are upserts, "
+                    "so the records already written are updated, not duplicated.")
+        self.log.error("%s", message)
+        return AirflowFailException(message)
+
     def _stopped(self, exc: HubSpotError, runner: BatchRunner[list[Record]], rejects: RejectsFile,
-                 progress: Progress, mapper: PropertyMapper, context: Context) -> AirflowException:
+                 progress: Progress) -> AirflowException:
         """HubSpot stopped the sync (daily limit, auth, retries exhausted): save what was not sent."""
-        path = self.resume_path or os.path.join(os.path.dirname(rejects.path), f"{self.task_id}-resume")
-        is_csv = (self.file_format or "").lower() == "csv" or str(self.source_path or "").lower().endswith(".csv")
-        if not path.endswith((".csv", ".jsonl")):
-            path += ".csv" if is_csv else ".jsonl"
+        as_csv = (self.file_format or "").lower() == "csv" or str(self.source_path or "").lower().endswith(
+            (".csv", ".csv.gz"))
+        path = self.resume_path or default_resume_path(rejects.path, self.task_id, as_csv=as_csv)
+        if path.endswith((".csv", ".jsonl")):
+            as_csv = path.endswith(".csv")
+        else:
+            path += ".csv" if as_csv else ".jsonl"
+        path = fresh_path(path, avoid=[self.source_path])  # never overwrite the input being read
         batches = itertools.chain(runner.unsent, runner.remaining)
         unsent = (record.data for batch in batches for record in batch)
-        count = write_resume_file(path, unsent, csv_columns=list(mapper.names) if path.endswith(".csv") else None)
+        note = ""
+        try:
+            count = write_resume_file(path, unsent, as_csv=as_csv)
+        except SourceError as source_exc:  # the rest of the input is unreadable: keep what could be read
+            count = write_resume_file(path, (record.data for record in _read_so_far(runner)), as_csv=as_csv)
+            note = f" Reading the rest of the input failed ({source_exc}); the resume file holds the records before it."
         rejects.close()
+        permanent = isinstance(exc, (HubSpotDailyLimitError, HubSpotAuthError))
         what = "HubSpot's daily API limit is used up" if isinstance(exc, HubSpotDailyLimitError) else "The sync stopped"
-        message = (f"{what}: {exc}. {progress.done:,} records were written before it; the {count:,} not yet sent "
-                   f"are in {path} — run the task again with source_path={path!r} (same properties_map) to finish. ")
+        message = (f"{what}: {exc}. {progress.counts['written']:,} records were written before it "
+                   f"({progress.line()}); the {count:,} records not yet sent are in {path} — "
+                   f"run the task again with source_path={path!r} (same properties_map) to finish.{note} ")
         if isinstance(exc, HubSpotDailyLimitError):
             message += "The daily limit resets at midnight in the HubSpot account's time zone."
-            self.log.error("%s", message)
-            return AirflowFailException(message)
+        elif isinstance(exc, HubSpotAuthError):
+            message += "Fix the connection's credentials first: a retry with the same ones cannot succeed."
         self.log.error("%s", message)
-        return AirflowException(message)
+        return AirflowFailException(message) if permanent else AirflowException(message)
 
+
+def _read_so_far(runner: BatchRunner[list[Record]]) -> Iterator[Record]:
+    for batch in runner.unsent:
+        yield from batch
 
 
 class HubSpotMergeContactsOperator(SourceMixin, HubSpotBaseOperator):
@@ -197,6 +250,7 @@ class HubSpotMergeContactsOperator(SourceMixin, HubSpotBaseOperator):
     :param api_version: overrides the connection's ``api_version``.
     """
 
+    outcome_keys = ("merged", "already_merged", "failed")
     template_fields: Sequence[str] = ("primary_id", "secondary_id", "pairs", *SOURCE_FIELDS, "rejects_path",
                                       "api_version", "hubspot_conn_id")
     template_fields_renderers = {"sql": "sql", "pairs": "json", "records": "json"}
@@ -240,28 +294,28 @@ class HubSpotMergeContactsOperator(SourceMixin, HubSpotBaseOperator):
         return self.source_rows()
 
     def execute(self, context: Context) -> dict[str, Any]:
-        client = self.client
         rejects = RejectsFile(self.rejects_path, default_rejects_name(context, self.task_id))
         outcome = BatchOutcome(keep_rejections=False)  # failed pairs are streamed to the rejects file
         received = 0
         try:
-            for index, raw in enumerate(self._pairs()):
-                received += 1
-                part = BatchOutcome()
-                self._merge_one(client, Record(index, raw), part)
-                rejects.write(part.rejections)
-                outcome.merge(part)
-        except HubSpotError as exc:
-            raise self.fail(exc, f"Merging contacts (after {received} pairs)") from None
+            with self.failing_clearly("Merging contacts"):
+                client = self.client
+                for index, raw in enumerate(self._pairs()):
+                    received += 1
+                    part = BatchOutcome()
+                    try:
+                        self._merge_one(client, Record(index, raw), part)
+                    except HubSpotError as exc:
+                        raise self.fail(exc, f"Merging contacts (after {received - 1} pairs)") from None
+                    rejects.write(part.rejections)
+                    outcome.merge(part)
         finally:
             rejects.close()
         result = summary(outcome, client, received=received, failed=outcome.rejected,
                          rejects_path=rejects.written_path, api_version=str(client.edition))
-        for name in ("merged", "already_merged"):
-            result.setdefault(name, 0)
+        self.finish(result)
         self.log.info("Merges: %s", result)
-        for sample in rejects.samples:
-            self.log.warning("Merge %d failed: %s", sample.index, sample.reason)
+        self.log_rejections(rejects.samples, "Merge")
         check_max_rejected(self.max_rejected, outcome.rejected, received, rejects.written_path,
                            rejects.samples)
         return result

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from airflow_provider_hubspot._compat import Context
-from airflow_provider_hubspot.client import BatchOutcome, HubSpotError, Record
+from airflow_provider_hubspot.client import BatchOutcome, Record
 from airflow_provider_hubspot.client.batching import chunked
 from airflow_provider_hubspot.client.contacts import looks_like_email
 from airflow_provider_hubspot.operators.base import (
@@ -34,6 +34,11 @@ class HubSpotAddContactsToListOperator(SourceMixin, HubSpotBaseOperator):
     refused before anything is sent; a list id of the other generation (v1 legacy id vs ILS id) is
     explained with its mapping. Re-running is safe: existing members count as ``already_members``.
 
+    Every member given ends in exactly one count of the summary: ``added``, ``already_members``,
+    ``duplicates`` (the same contact given again in the same chunk — by id, by an e-mail differing
+    only in case, or by both its e-mail and its id), ``not_found`` or ``invalid`` (neither an id nor
+    an e-mail); the last two are written to the rejects file.
+
     :param list_id: the list (ILS id for modern editions, legacy id for ``v1``).
     :param vids: contact vids / record ids.
     :param record_ids: alias of ``vids`` in modern naming.
@@ -46,6 +51,8 @@ class HubSpotAddContactsToListOperator(SourceMixin, HubSpotBaseOperator):
     :param api_version: overrides the connection's ``api_version``.
     """
 
+    required_params = ("list_id",)
+    outcome_keys = ("added", "already_members", "duplicates", "not_found", "invalid")
     template_fields: Sequence[str] = ("list_id", "vids", "record_ids", "emails", *SOURCE_FIELDS, "rejects_path",
                                       "api_version", "hubspot_conn_id")
     template_fields_renderers = {"sql": "sql", "records": "json"}
@@ -93,77 +100,96 @@ class HubSpotAddContactsToListOperator(SourceMixin, HubSpotBaseOperator):
                 index += 1
 
     def execute(self, context: Context) -> dict[str, Any]:
-        client = self.client
+        self.check_required()
         list_id = str(self.list_id).strip()
-        try:
+        doing = f"Adding contacts to list {list_id}"
+        with self.failing_clearly(doing):
+            client = self.client
             list_obj = client.lists.get_for_membership(list_id)
-        except HubSpotError as exc:
-            raise self.fail(exc, f"Adding contacts to list {list_id}") from None
         self.log.info("Adding contacts to list %s (%r, api_version %s)", list_id, list_obj.get("name"),
                       client.edition)
         rejects = RejectsFile(self.rejects_path, default_rejects_name(context, self.task_id))
         members = Counted(self._members())
         outcome = BatchOutcome(keep_rejections=False)  # members not found are streamed to the rejects file
-        progress = Progress(self.log, "Members processed", every=10)
+        progress = Progress(self.log, "Members", every=10)
         try:
-            for chunk in chunked(members, CHUNK):
-                part = self._add_chunk(client, list_id, chunk)
-                rejects.write(part.rejections)
-                outcome.merge(part)
-                progress.advance(len(chunk))
-        except HubSpotError as exc:
-            raise self.fail(exc, f"Adding contacts to list {list_id} (after {members.count} members)") from None
+            with self.failing_clearly(f"{doing} (after {members.count} members)"):
+                for chunk in chunked(members, CHUNK):
+                    part = self._add_chunk(client, list_id, chunk)
+                    rejects.write(part.rejections)
+                    outcome.merge(part)
+                    progress.advance(**{name: part.counts[name] for name in self.outcome_keys})
         finally:
             rejects.close()
-        not_found = outcome.rejected
-        result = summary(outcome, client, list_id=list_id, received=members.count, not_found=not_found,
+        result = summary(outcome, client, list_id=list_id, received=members.count,
                          rejects_path=rejects.written_path, api_version=str(client.edition))
-        for name in ("added", "already_members"):
-            result.setdefault(name, 0)
+        self.finish(result)
         self.log.info("List %s: %s", list_id, result)
+        self.log_rejections(rejects.samples, "Member")
         if self.max_rejected is not None:
-            check_max_rejected(self.max_rejected, not_found, members.count, rejects.written_path, rejects.samples)
+            check_max_rejected(self.max_rejected, outcome.rejected, members.count, rejects.written_path,
+                               rejects.samples)
         return result
 
     def _add_chunk(self, client: Any, list_id: str, chunk: list[Record]) -> BatchOutcome:
+        """Add one chunk of members; every member ends in exactly one of :attr:`outcome_keys`."""
         outcome = BatchOutcome()
         by_id: dict[str, Record] = {}
         by_email: dict[str, Record] = {}
+
+        def not_found(record: Record, reason: str) -> None:
+            outcome.count("not_found")
+            outcome.reject(record, reason, "NOT_FOUND")
+
         for record in chunk:
             kind, value = _identify(record.data)
-            if kind == "email":
-                by_email[value.lower()] = record
-            elif kind == "id":
-                by_id[value] = record
-            else:
+            if kind == "invalid":
+                outcome.count("invalid")
                 outcome.reject(record, value, "INVALID_MEMBER")
+                continue
+            seen = by_email if kind == "email" else by_id
+            key = value.lower() if kind == "email" else value
+            if key in seen:  # the same member twice (e-mails compare case-insensitively, as in HubSpot)
+                outcome.count("duplicates")
+                continue
+            seen[key] = record
         if client.edition.is_v1:
-            body = client.lists.add_members(list_id, vids=list(by_id), emails=list(by_email))
-            outcome.count("added", len(body["updated"]))
-            outcome.count("already_members", len(body["discarded"]))
+            body = client.lists.add_members(list_id, vids=list(by_id), emails=[_email_of(r) for r in by_email.values()])
             for vid in body["invalidVids"]:
                 if str(vid) in by_id:
-                    outcome.reject(by_id[str(vid)], f"no contact has vid {vid}", "NOT_FOUND")
+                    not_found(by_id.pop(str(vid)), f"no contact has vid {vid}")
             for email in body["invalidEmails"]:
                 if str(email).lower() in by_email:
-                    outcome.reject(by_email[str(email).lower()], f"no contact has email {email}", "NOT_FOUND")
+                    not_found(by_email.pop(str(email).lower()), f"no contact has email {email}")
+            sent = len(by_id) + len(by_email)
+            added = min(len(body["updated"]), sent)
+            outcome.count("added", added)
+            outcome.count("already_members", sent - added)
             return outcome
         if by_email:
             found = {str((c.get("properties") or {}).get("email", "")).lower(): str(c["id"])
                      for c in client.contacts.batch_get(list(by_email), by="email", properties=["email"])}
             for email, record in by_email.items():
-                if email in found:
-                    by_id.setdefault(found[email], record)
+                if email not in found:
+                    not_found(record, f"no contact has email {email}")
+                elif found[email] in by_id:  # an e-mail and an id of the same contact
+                    outcome.count("duplicates")
                 else:
-                    outcome.reject(record, f"no contact has email {email}", "NOT_FOUND")
+                    by_id[found[email]] = record
         if by_id:
             body = client.lists.add_records(list_id, list(by_id))
-            outcome.count("added", len(body["added"]))
-            outcome.count("already_members", len(body["unchanged"]))
-            for record_id in body["missing"]:
-                if record_id in by_id:
-                    outcome.reject(by_id[record_id], f"no contact has record id {record_id}", "NOT_FOUND")
+            missing_ids = {str(i) for i in body["missing"]} & set(by_id)
+            for record_id in sorted(missing_ids):
+                not_found(by_id[record_id], f"no contact has record id {record_id}")
+            added = len({str(i) for i in body["added"]} & set(by_id))
+            outcome.count("added", added)
+            outcome.count("already_members", len(by_id) - len(missing_ids) - added)
         return outcome
+
+
+def _email_of(record: Record) -> str:
+    """The e-mail a member record was identified by."""
+    return _identify(record.data)[1]
 
 
 def _as_list(values: Any) -> list[Any]:

@@ -22,7 +22,7 @@ from airflow_provider_hubspot.operators.base import (
     summary,
     validate_max_rejected,
 )
-from airflow_provider_hubspot.sources import to_hubspot_value
+from airflow_provider_hubspot.sources import check_finite, check_property_name, to_hubspot_value
 
 #: Event fields that are not custom properties / tokens.
 STANDARD_FIELDS = ("id", "email", "objectId", "utk", "domain", "timestamp", "extraData", "timelineIFrame",
@@ -58,6 +58,7 @@ class HubSpotCreateTimelineEventsOperator(SourceMixin, HubSpotBaseOperator):
     :param api_version: overrides the connection's ``api_version``.
     """
 
+    outcome_keys = ("created", "already_existed", "rejected")
     template_fields: Sequence[str] = ("events", *SOURCE_FIELDS, "event_type", "app_id", "properties_map",
                                       "rejects_path", "api_version", "hubspot_conn_id")
     template_fields_renderers = {"sql": "sql", "events": "json", "records": "json", "properties_map": "json"}
@@ -103,7 +104,8 @@ class HubSpotCreateTimelineEventsOperator(SourceMixin, HubSpotBaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         if self.events not in (None, ""):
             self.records = self.events  # rendered templates land on `events`
-        client = self.client
+        with self.failing_clearly("Creating timeline events"):
+            client = self.client
         edition = client.edition
         if edition.is_v1 and self.app_id in (None, ""):
             raise self.fail(HubSpotConfigError("v1 timeline events need app_id= (the app that owns the event "
@@ -111,7 +113,7 @@ class HubSpotCreateTimelineEventsOperator(SourceMixin, HubSpotBaseOperator):
         rejects = RejectsFile(self.rejects_path, default_rejects_name(context, self.task_id))
         invalid = BatchOutcome(keep_rejections=False)  # events that could not be shaped, streamed to the file
         rows = Counted(self.source_rows())
-        progress = Progress(self.log, "Events processed", self.progress_every)
+        progress = Progress(self.log, "Events", self.progress_every)
 
         def events() -> Iterator[Record]:
             for index, row in enumerate(rows):
@@ -123,7 +125,8 @@ class HubSpotCreateTimelineEventsOperator(SourceMixin, HubSpotBaseOperator):
 
         def on_batch(batch: list[Record], outcome: BatchOutcome) -> None:
             rejects.write(outcome.rejections)
-            progress.advance(len(batch))
+            progress.advance(created=outcome.counts["created"], already_existed=outcome.counts["already_existed"],
+                             rejected=outcome.rejected)
 
         try:
             outcome = client.timeline.create_events(events(), app_id=self.app_id, batch_size=self.batch_size,
@@ -136,9 +139,9 @@ class HubSpotCreateTimelineEventsOperator(SourceMixin, HubSpotBaseOperator):
         outcome.merge(invalid)
         result = summary(outcome, client, received=rows.count, rejected=outcome.rejected,
                          rejects_path=rejects.written_path, api_version=str(edition))
-        for name in ("created", "already_existed"):
-            result.setdefault(name, 0)
+        self.finish(result)
         self.log.info("Timeline events: %s", result)
+        self.log_rejections(rejects.samples, "Rejected event")
         check_max_rejected(self.max_rejected, outcome.rejected, rows.count, rejects.written_path, rejects.samples)
         return result
 
@@ -151,8 +154,10 @@ class HubSpotCreateTimelineEventsOperator(SourceMixin, HubSpotBaseOperator):
         event: dict[str, Any] = {}
         custom: dict[str, Any] = dict(row.get("tokens") or row.get("properties") or {})
         for column, value in row.items():
+            check_property_name(column)
             if column in ("tokens", "properties") or value in (None, ""):
                 continue
+            check_finite(value)
             if column == self.object_id_column:
                 event["objectId"] = int(value) if str(value).isdigit() else value
             elif column in STANDARD_FIELDS:

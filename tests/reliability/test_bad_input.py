@@ -179,7 +179,8 @@ def test_bad_list_inputs(emu):
         with pytest.raises(AirflowFailException, match=message):
             HubSpotAddContactsToListOperator(task_id="t", list_id=list_id, emails=["a@example.com"]).execute(CONTEXT)
     result = HubSpotAddContactsToListOperator(task_id="t", list_id=ils, records=["not a member"]).execute(CONTEXT)
-    assert result["not_found"] == 1 and read_jsonl(result["rejects_path"])[0]["code"] == "INVALID_MEMBER"
+    assert (result["invalid"], result["not_found"]) == (1, 0)
+    assert read_jsonl(result["rejects_path"])[0]["code"] == "INVALID_MEMBER"
 
 
 @pytest.mark.parametrize(("pair", "message"), [((5, 5), "into itself"), ((None, 999999), "merging"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import random
+import re
+from pathlib import Path
 
 import pytest
 
@@ -93,8 +95,9 @@ def test_daily_limit_mid_sync_saves_a_resumable_file(hubspot_connection, monkeyp
     assert "daily" in message.lower() and "midnight" in message
     written = emu.state.count_contacts()
     assert f"{written:,} records were written" in message
-    resume = tmp_path / "sync-resume.csv"
-    assert str(resume) in message
+    resume = Path(re.search(r"source_path='([^']+)'", message).group(1))
+    assert resume.parent == tmp_path and resume.name.startswith("sync-resume-") and resume.suffix == ".csv"
+    assert not list(tmp_path.glob("*.partial")), "the resume file is moved into place once complete"
     with resume.open() as handle:
         left = list(csv.DictReader(handle))
     assert written + len(left) == 3_000
