@@ -25,11 +25,14 @@ from airflow_provider_hubspot.client.batching import (
 )
 from airflow_provider_hubspot.client.errors import (
     HubSpotConfigError,
+    HubSpotConflictError,
     HubSpotError,
+    HubSpotNotFoundError,
     HubSpotValidationError,
 )
-from airflow_provider_hubspot.client.family import ApiFamily
+from airflow_provider_hubspot.client.family import ApiFamily, already_gone, settled
 from airflow_provider_hubspot.client.paging import CURSOR, OFFSET, TIME_OFFSET, VID_OFFSET, has_list, paginate
+from airflow_provider_hubspot.client.transport import Response
 
 V1_BATCH_LIMIT = 1000
 MODERN_BATCH_LIMIT = 100
@@ -71,14 +74,35 @@ class ContactsAPI(ApiFamily):
     # -- single records ------------------------------------------------------------------------
 
     def create(self, properties: dict[str, Any]) -> dict[str, Any]:
-        """Create one contact (409 :class:`HubSpotConflictError` if the email exists)."""
+        """Create one contact (409 :class:`HubSpotConflictError` if the email exists).
+
+        Retry: safe with an ``email`` — HubSpot refuses a second contact with the same e-mail, so when an
+        attempt may have been applied before its answer was lost (connection dropped after sending, 5xx)
+        the retry's 409 names the contact that attempt created, and that contact is returned as created.
+        A 409 to the first attempt is raised as before. Without an ``email`` nothing makes the create
+        unique: it is retried only after failures that prove HubSpot did not apply it (429, 503,
+        connection refused); otherwise the error is raised and a contact may have been created.
+        """
+        has_email = bool(str(properties.get("email") or "").strip())
+
+        def created_earlier(exc: HubSpotError) -> Response | None:
+            if not (isinstance(exc, HubSpotConflictError) and exc.existing_id):
+                return None
+            return settled(self.get(exc.existing_id, properties=list(properties)))
+
+        reconcile = created_earlier if has_email else None
         if self.edition.is_v1:
             body = {"properties": v1_properties(properties)}
-            return self.transport.request("POST", "/contacts/v1/contact", json_body=body).body
-        return self.transport.request("POST", self._crm, json_body={"properties": properties}).body
+            return self.transport.request("POST", "/contacts/v1/contact", json_body=body, idempotent=has_email,
+                                          reconcile=reconcile).body
+        return self.transport.request("POST", self._crm, json_body={"properties": properties},
+                                      idempotent=has_email, reconcile=reconcile).body
 
     def create_or_update_by_email(self, email: str, properties: dict[str, Any]) -> dict[str, Any]:
-        """v1 createOrUpdate: returns ``{"vid": ..., "isNew": bool}`` (modern editions: one upsert)."""
+        """v1 createOrUpdate: returns ``{"vid": ..., "isNew": bool}`` (modern editions: one upsert).
+
+        Retry: safe — an upsert keyed by e-mail (a retry after a lost answer says ``isNew: false``).
+        """
         if self.edition.is_v1:
             path = f"/contacts/v1/contact/createOrUpdate/email/{_path_id(email)}/"
             body = {"properties": v1_properties(properties)}
@@ -91,7 +115,10 @@ class ContactsAPI(ApiFamily):
     def get(
         self, contact_id: str | int, *, by: str = "vid", properties: Sequence[str] | None = None
     ) -> dict[str, Any]:
-        """Get one contact by ``vid`` (record id), ``email``, ``utk`` (v1) or a unique property."""
+        """Get one contact by ``vid`` (record id), ``email``, ``utk`` (v1) or a unique property.
+
+        Retry: safe — a read.
+        """
         if self.edition.is_v1:
             if by not in ("vid", "email", "utk"):
                 raise HubSpotConfigError(f"v1 contacts are read by vid, email or utk, not {by!r}.")
@@ -104,7 +131,10 @@ class ContactsAPI(ApiFamily):
         return self.transport.request("GET", f"{self._crm}/{_path_id(contact_id)}", params=params).body
 
     def update(self, contact_id: str | int, properties: dict[str, Any], *, by: str = "vid") -> Any:
-        """Update one contact by ``vid`` (record id) or ``email``."""
+        """Update one contact by ``vid`` (record id) or ``email``.
+
+        Retry: safe — setting the same values again changes nothing.
+        """
         if self.edition.is_v1:
             if by not in ("vid", "email"):
                 raise HubSpotConfigError(f"v1 contacts are updated by vid or email, not {by!r}.")
@@ -116,21 +146,54 @@ class ContactsAPI(ApiFamily):
         return self.transport.request("PATCH", path, params=params, json_body={"properties": properties}).body
 
     def delete(self, contact_id: str | int) -> Any:
-        """Delete (v1) or archive (modern; restorable for 90 days) one contact by vid / record id."""
+        """Delete (v1) or archive (modern; restorable for 90 days) one contact by vid / record id.
+
+        Retry: safe — deleting twice deletes once; v1's 404 to a retry whose earlier attempt may have
+        been applied is answered as that attempt's ``{"vid", "deleted": true, "reason": "OK"}``
+        (modern archive answers 204 either way).
+        """
         if self.edition.is_v1:
-            return self.transport.request("DELETE", f"/contacts/v1/contact/vid/{_path_id(contact_id)}").body
-        return self.transport.request("DELETE", f"{self._crm}/{_path_id(contact_id)}").body
+            def deleted_earlier(exc: HubSpotError) -> Response | None:
+                if not isinstance(exc, HubSpotNotFoundError):
+                    return None
+                return settled({"vid": int(contact_id), "deleted": True, "reason": "OK"})
+
+            return self.transport.request("DELETE", f"/contacts/v1/contact/vid/{_path_id(contact_id)}",
+                                          reconcile=deleted_earlier).body
+        return self.transport.request("DELETE", f"{self._crm}/{_path_id(contact_id)}", reconcile=already_gone).body
 
     def merge(self, primary_id: str | int, secondary_id: str | int) -> Any:
-        """Merge ``secondary_id`` into ``primary_id`` (irreversible)."""
+        """Merge ``secondary_id`` into ``primary_id`` (irreversible).
+
+        Retry: safe — a merged contact cannot be merged again; when the retry of an attempt that may
+        have been applied is refused (400) and ``secondary_id`` now resolves to ``primary_id``, that
+        attempt's success is returned (v1 ``"SUCCESS"``, modern: the surviving contact).
+        """
+
+        def merged_earlier(exc: HubSpotError) -> Response | None:
+            if not isinstance(exc, HubSpotValidationError):
+                return None
+            try:
+                survivor = self.get(secondary_id)
+            except HubSpotNotFoundError:
+                return None
+            if self.edition.is_v1:
+                survivor_id = survivor.get("canonical-vid", survivor.get("vid"))
+            else:
+                survivor_id = survivor.get("id")
+            if str(survivor_id) != str(primary_id):
+                return None
+            return settled("SUCCESS" if self.edition.is_v1 else survivor)
+
         if self.edition.is_v1:
             path = f"/contacts/v1/contact/merge-vids/{_path_id(primary_id)}/"
-            return self.transport.request("POST", path, json_body={"vidToMerge": int(secondary_id)}).body
+            return self.transport.request("POST", path, json_body={"vidToMerge": int(secondary_id)},
+                                          reconcile=merged_earlier).body
         body = {"primaryObjectId": str(primary_id), "objectIdToMerge": str(secondary_id)}
-        return self.transport.request("POST", f"{self._crm}/merge", json_body=body).body
+        return self.transport.request("POST", f"{self._crm}/merge", json_body=body, reconcile=merged_earlier).body
 
     def statistics(self) -> Any:
-        """v1 contact statistics (``/contacts/v1/contacts/statistics``)."""
+        """v1 contact statistics (``/contacts/v1/contacts/statistics``). Retry: safe — a read."""
         return self.transport.request("GET", "/contacts/v1/contacts/statistics").body
 
     # -- reads that return many records ----------------------------------------------------------
@@ -141,7 +204,7 @@ class ContactsAPI(ApiFamily):
         """Yield the contacts for ``ids`` (unknown ids are skipped), 100 per request.
 
         v1 reads by ``vid``, ``email`` or ``utk``; modern editions by record id or any unique
-        property (``email``...).
+        property (``email``...). Retry: safe — reads (the modern batch read is a POST that changes nothing).
         """
         for chunk in chunked(ids, BATCH_GET_LIMIT):
             if self.edition.is_v1:
@@ -162,7 +225,7 @@ class ContactsAPI(ApiFamily):
                 yield from (body or {}).get("results", [])
 
     def iter_all(self, *, properties: Sequence[str] | None = None, page_size: int = 100) -> Iterator[Any]:
-        """Yield every contact, one page at a time."""
+        """Yield every contact, one page at a time. Retry: safe — reads."""
         if self.edition.is_v1:
             return self._feed("all", properties=properties, page_size=page_size)
         base: list[tuple[str, Any]] = [("limit", min(page_size, 100))]
@@ -243,7 +306,7 @@ class ContactsAPI(ApiFamily):
         """Search contacts; yields results page by page.
 
         v1 supports only ``query`` (``/contacts/v1/search/query``); modern editions also take
-        ``filter_groups`` and ``sorts`` and stop at HubSpot's 10,000-result depth.
+        ``filter_groups`` and ``sorts`` and stop at HubSpot's 10,000-result depth. Retry: safe — reads.
         """
         if self.edition.is_v1:
             if filter_groups or sorts:
@@ -304,6 +367,12 @@ class ContactsAPI(ApiFamily):
         :param dry_run: validate and count (``would_write``) without sending anything.
         :param keep_rejections: keep rejected records in the returned outcome; ``False`` keeps only
             their count (pass ``on_batch`` to receive them as they happen), for flat memory.
+
+        Retry: safe — every batch is an upsert keyed by ``id_property`` (v1 batch, modern
+        ``batch/upsert``) or an update by record id (``batch/update``), so a batch resent after its
+        answer was lost writes the same values again and never creates a second contact. The resent
+        batch's answer counts the contacts the lost attempt created as ``updated`` (HubSpot no longer
+        reports them ``new``), never as rejected.
         """
         id_property = "vid" if id_property in ("vid", "id", "hs_object_id", "record_id") else id_property
         if self.edition.is_v1 and id_property not in ("email", "vid"):

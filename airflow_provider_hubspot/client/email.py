@@ -11,10 +11,17 @@ successor for email events and campaigns, so every method here uses its own fixe
 SMTP passwords are secrets: they appear only in the return value of the call that creates them
 (token creation, password reset) and are registered with the transport's redaction at once, so
 they are masked if they ever reach a log line or an error message.
+
+Retries: single sends always carry a ``sendId`` (generated when the caller gives none) because HubSpot
+sends at most one email per send id, so a send whose answer was lost is retried without a second
+email. SMTP token creation has no such key and is retried only after failures that prove HubSpot did
+not apply it. Every write says in its docstring whether and why a retry is safe; reads always are.
 """
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -23,6 +30,7 @@ from airflow_provider_hubspot.client.errors import HubSpotConfigError
 from airflow_provider_hubspot.client.family import ApiFamily
 from airflow_provider_hubspot.client.paging import CURSOR, HAS_MORE, has_list, paginate
 
+log = logging.getLogger(__name__)
 V1 = "/email/public/v1"
 COMMUNICATION_PREFERENCES = "/communication-preferences/v3"
 TRANSACTIONAL = "/marketing/v3/transactional"
@@ -50,6 +58,21 @@ def _check_legal_basis(value: str | None) -> None:
         raise HubSpotConfigError(f"legal_basis {value!r} is not one of {', '.join(LEGAL_BASES)}.")
 
 
+def _new_send_id() -> str:
+    return f"airflow-{uuid.uuid4()}"
+
+
+def _own_duplicate(body: Any, generated: bool) -> Any:
+    """The answer to a send whose ``sendId`` this client generated: ``IDEMPOTENT_IGNORE`` can only mean
+    that an earlier attempt of the same call (whose answer was lost) was accepted, so it is reported as
+    that attempt's ``SENT``."""
+    if generated and isinstance(body, dict) and body.get("sendResult") == "IDEMPOTENT_IGNORE":
+        log.info("HubSpot had already accepted send id %s from an earlier attempt of this call (its answer was "
+                 "lost): the email was sent once", body.get("sendId"))
+        return {**body, "sendResult": "SENT"}
+    return body
+
+
 def _name_values(values: Mapping[str, Any] | Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
     """``{"name": value}`` (or already ``[{"name", "value"}]``) -> v1's ``[{"name", "value"}]``."""
     if values is None:
@@ -75,6 +98,8 @@ class EmailAPI(ApiFamily):
         """Yield the account's email subscription types (``GET /email/public/v1/subscriptions``).
 
         :param portal_id: the HubSpot account id (optional: the token's account is used).
+
+        Retry: safe — a read.
         """
         params = {"portalId": portal_id} if portal_id else None
 
@@ -90,6 +115,8 @@ class EmailAPI(ApiFamily):
 
         :param email: the e-mail address.
         :param portal_id: the HubSpot account id (optional).
+
+        Retry: safe — a read.
         """
         params = {"portalId": portal_id} if portal_id else None
         return self.transport.request("GET", f"{V1}/subscriptions/{_email_path(email)}", params=params,
@@ -113,6 +140,8 @@ class EmailAPI(ApiFamily):
         :param subscription_statuses: the statuses to set.
         :param portal_legal_basis: GDPR legal basis for the account-level subscription.
         :param portal_legal_basis_explanation: its explanation.
+
+        Retry: safe — it sets statuses; setting the same ones again changes nothing.
         """
         statuses = [dict(s) for s in subscription_statuses]
         if not statuses:
@@ -134,6 +163,8 @@ class EmailAPI(ApiFamily):
         opt the address back in, and it applies even if no contact has this address.
 
         :param email: the e-mail address to opt out permanently.
+
+        Retry: safe — opting out an address that is already opted out changes nothing.
         """
         return self.transport.request("PUT", f"{V1}/subscriptions/{_email_path(email)}",
                                       json_body={"unsubscribeFromAll": True}).body
@@ -154,6 +185,8 @@ class EmailAPI(ApiFamily):
         :param end_ms: only items at or before this epoch-ms timestamp.
         :param include_snapshots: include the recipient's full subscription snapshot in each item.
         :param page_size: items per request.
+
+        Retry: safe — a read.
         """
         params: list[tuple[str, Any]] = [("limit", max(1, page_size))]
         if change_type:
@@ -174,7 +207,7 @@ class EmailAPI(ApiFamily):
     # -- subscriptions (communication preferences v3) -------------------------------------------------
 
     def iter_communication_definitions(self) -> Iterator[dict[str, Any]]:
-        """Yield subscription definitions (``GET /communication-preferences/v3/definitions``)."""
+        """Yield subscription definitions (``GET /communication-preferences/v3/definitions``). Retry: safe — a read."""
 
         def fetch(cursor: dict[str, Any]) -> Any:
             return self.transport.request("GET", f"{COMMUNICATION_PREFERENCES}/definitions",
@@ -189,12 +222,12 @@ class EmailAPI(ApiFamily):
 
     def subscribe_communication(self, email: str, subscription_id: str | int, *, legal_basis: str | None = None,
                                 legal_basis_explanation: str | None = None) -> dict[str, Any]:
-        """Subscribe an address to one subscription type (v3)."""
+        """Subscribe an address to one subscription type (v3). Retry: safe — subscribing twice subscribes once."""
         return self._communication("subscribe", email, subscription_id, legal_basis, legal_basis_explanation)
 
     def unsubscribe_communication(self, email: str, subscription_id: str | int, *, legal_basis: str | None = None,
                                   legal_basis_explanation: str | None = None) -> dict[str, Any]:
-        """Unsubscribe an address from one subscription type (v3)."""
+        """Unsubscribe an address from one subscription type (v3). Retry: safe — a second opt-out changes nothing."""
         return self._communication("unsubscribe", email, subscription_id, legal_basis, legal_basis_explanation)
 
     def _communication(self, action: str, email: str, subscription_id: str | int, legal_basis: str | None,
@@ -233,6 +266,8 @@ class EmailAPI(ApiFamily):
         :param end_ms: only events at or before this epoch-ms timestamp.
         :param exclude_filtered_events: leave out events hidden by the account's filtering settings.
         :param page_size: events per request (HubSpot: at most 1,000).
+
+        Retry: safe — a read.
         """
         params: list[tuple[str, Any]] = [("limit", max(1, min(page_size, EVENTS_PAGE_MAX)))]
         for name, value in (("appId", app_id), ("campaignId", campaign_id), ("recipient", recipient),
@@ -284,16 +319,20 @@ class EmailAPI(ApiFamily):
 
         :param campaign_name: name of the transactional campaign the token sends as.
         :param create_contact: create a contact for each recipient.
+
+        Retry: only when HubSpot provably did not receive it (429, 503, connection refused). Each create
+        makes a new token and its password is shown once, so a create whose answer was lost cannot be
+        recovered: the error is raised (list the tokens and delete a stray one) instead of a second token.
         """
         if not str(campaign_name or "").strip():
             raise HubSpotConfigError("campaign_name is required to create an SMTP API token.")
         body = self.transport.request("POST", f"{V1}/smtpapi/tokens",
                                       json_body={"campaignName": campaign_name, "createContact": create_contact},
-                                      expect=lambda b: isinstance(b, dict)).body
+                                      expect=lambda b: isinstance(b, dict), idempotent=False).body
         return self._remember_password(body)
 
     def iter_smtp_tokens(self) -> Iterator[dict[str, Any]]:
-        """Yield the account's SMTP API tokens (v1; passwords are never included)."""
+        """Yield the account's SMTP API tokens (v1; passwords are never included). Retry: safe — a read."""
 
         def fetch(cursor: dict[str, Any]) -> Any:
             return self.transport.request("GET", f"{V1}/smtpapi/tokens", expect=has_list("")).body
@@ -301,25 +340,35 @@ class EmailAPI(ApiFamily):
         return paginate(fetch, HAS_MORE, "")
 
     def reset_smtp_password(self, user_name: str) -> dict[str, Any]:
-        """Give the token ``user_name`` a new password (v1); returned once, registered for redaction."""
+        """Give the token ``user_name`` a new password (v1); returned once, registered for redaction.
+
+        Retry: safe — a reset whose answer was lost is superseded by the retry's reset, whose password is
+        the one in force and the one returned.
+        """
         path = f"{V1}/smtpapi/tokens/{quote(str(user_name), safe='@')}/password-reset"
         return self._remember_password(
             self.transport.request("POST", path, expect=lambda b: isinstance(b, dict)).body)
 
     def create_transactional_smtp_token(self, campaign_name: str, *, create_contact: bool = False) -> dict[str, Any]:
         """Create an SMTP API token (``/marketing/v3/transactional/smtp-tokens``); password as in
-        :meth:`create_smtp_token`."""
+        :meth:`create_smtp_token`.
+
+        Retry: only when HubSpot provably did not receive it, as :meth:`create_smtp_token`.
+        """
         if not str(campaign_name or "").strip():
             raise HubSpotConfigError("campaign_name is required to create an SMTP API token.")
         body = self.transport.request("POST", f"{TRANSACTIONAL}/smtp-tokens",
                                       json_body={"campaignName": campaign_name, "createContact": create_contact},
-                                      expect=lambda b: isinstance(b, dict)).body
+                                      expect=lambda b: isinstance(b, dict), idempotent=False).body
         return self._remember_password(body)
 
     def iter_transactional_smtp_tokens(self, *, campaign_name: str | None = None,
                                        email_campaign_id: str | int | None = None,
                                        page_size: int = 100) -> Iterator[dict[str, Any]]:
-        """Yield SMTP API tokens (v3), optionally only those of one campaign name / campaign id."""
+        """Yield SMTP API tokens (v3), optionally only those of one campaign name / campaign id.
+
+        Retry: safe — a read.
+        """
         params: list[tuple[str, Any]] = [("limit", max(1, page_size))]
         if campaign_name:
             params.append(("campaignName", campaign_name))
@@ -333,7 +382,10 @@ class EmailAPI(ApiFamily):
         return paginate(fetch, CURSOR, "results")
 
     def reset_transactional_smtp_password(self, token_id: str) -> dict[str, Any]:
-        """New password for the v3 token ``token_id``; returned once, registered for redaction."""
+        """New password for the v3 token ``token_id``; returned once, registered for redaction.
+
+        Retry: safe, as :meth:`reset_smtp_password`.
+        """
         path = f"{TRANSACTIONAL}/smtp-tokens/{quote(str(token_id), safe='')}/password-reset"
         return self._remember_password(
             self.transport.request("POST", path, expect=lambda b: isinstance(b, dict)).body)
@@ -355,16 +407,24 @@ class EmailAPI(ApiFamily):
     ) -> dict[str, Any]:
         """Send a marketing-tool email to one recipient (``POST /email/public/v1/singleEmail/send``).
 
-        Returns ``{"sendResult", "message"?, "eventId"?}``; check ``sendResult`` (``SENT``, ``QUEUED``, or why
-        HubSpot did not send, e.g. ``PREVIOUSLY_UNSUBSCRIBED_PORTAL``). ``send_id`` makes retries safe: HubSpot
-        sends at most one email per send id.
+        Returns ``{"sendResult", "message"?, "eventId"?, "sendId"}``; check ``sendResult`` (``SENT``,
+        ``QUEUED``, or why HubSpot did not send, e.g. ``PREVIOUSLY_UNSUBSCRIBED_PORTAL``; ``IDEMPOTENT_IGNORE``
+        when your ``send_id`` was used before).
+
+        Retry: safe — the request always carries a ``sendId`` (HubSpot sends at most one email per send id):
+        yours, or one generated here. When an attempt's answer is lost after HubSpot accepted it, the retry
+        is answered ``IDEMPOTENT_IGNORE``; with a generated id that can only be this call's earlier attempt,
+        so ``SENT`` is returned. Pass your own ``send_id`` (e.g. derived from the task run) to make a re-run
+        of the whole task safe too.
 
         :param email_id: id of the email designed in HubSpot's marketing email tool.
         :param to: recipient address.
         :param contact_properties: contact properties to set (``{"name": value}``).
         :param custom_properties: template values (``{{ custom.NAME }}``).
-        :param send_id: idempotency key.
+        :param send_id: idempotency key (default: a new random one per call).
         """
+        generated = not send_id
+        send_id = send_id or _new_send_id()
         message: dict[str, Any] = {"to": to}
         for key, value in (("sendId", send_id), ("from", from_address), ("replyTo", reply_to)):
             if value:
@@ -378,8 +438,9 @@ class EmailAPI(ApiFamily):
             body["contactProperties"] = _name_values(contact_properties)
         if custom_properties:
             body["customProperties"] = _name_values(custom_properties)
-        return self.transport.request("POST", f"{V1}/singleEmail/send", json_body=body,
-                                      expect=lambda b: isinstance(b, dict)).body
+        answer = self.transport.request("POST", f"{V1}/singleEmail/send", json_body=body,
+                                        expect=lambda b: isinstance(b, dict)).body
+        return _own_duplicate({**answer, "sendId": send_id}, generated)
 
     def send_transactional_email(
         self,
@@ -391,14 +452,19 @@ class EmailAPI(ApiFamily):
         send_id: str | None = None,
     ) -> dict[str, Any]:
         """Send one transactional email (``/marketing/v3/transactional/single-email/send``, asynchronous);
-        returns the send status ``{"statusId", "status", "sendResult"?...}``."""
-        message: dict[str, Any] = {"to": to}
-        if send_id:
-            message["sendId"] = send_id
+        returns the send status ``{"statusId", "status", "sendResult"?..., "sendId"}``.
+
+        Retry: safe — the request always carries a ``message.sendId`` (yours or a generated one), as
+        :meth:`send_single_email`.
+        """
+        generated = not send_id
+        send_id = send_id or _new_send_id()
+        message: dict[str, Any] = {"to": to, "sendId": send_id}
         body: dict[str, Any] = {"emailId": int(email_id), "message": message}
         if contact_properties:
             body["contactProperties"] = dict(contact_properties)
         if custom_properties:
             body["customProperties"] = dict(custom_properties)
-        return self.transport.request("POST", f"{TRANSACTIONAL}/single-email/send", json_body=body,
-                                      expect=lambda b: isinstance(b, dict)).body
+        answer = self.transport.request("POST", f"{TRANSACTIONAL}/single-email/send", json_body=body,
+                                        expect=lambda b: isinstance(b, dict)).body
+        return _own_duplicate({**answer, "sendId": send_id}, generated)

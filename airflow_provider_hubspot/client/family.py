@@ -1,9 +1,13 @@
-"""Base of the API-family classes (``client.contacts``, ``client.lists``, ...)."""
+"""Base of the API-family classes (``client.contacts``, ``client.lists``, ...), and the helpers the
+families use to answer for a write retried after HubSpot applied an earlier attempt."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from airflow_provider_hubspot.client.editions import Edition
-from airflow_provider_hubspot.client.transport import Transport
+from airflow_provider_hubspot.client.errors import HubSpotError, HubSpotNotFoundError
+from airflow_provider_hubspot.client.transport import Response, Transport
 
 
 class ApiFamily:
@@ -16,3 +20,14 @@ class ApiFamily:
     def __init__(self, transport: Transport, edition: Edition) -> None:
         self.transport = transport
         self.edition = edition
+
+
+def settled(body: Any = None, status: int = 200) -> Response:
+    """The answer standing for an earlier attempt's effect, returned by a ``reconcile`` callback of
+    :meth:`Transport.request` (e.g. the contact a dropped create made)."""
+    return Response(status, body, {})
+
+
+def already_gone(exc: HubSpotError) -> Response | None:
+    """``reconcile`` of a DELETE: a 404 to a retry means the earlier attempt (whose answer was lost) deleted it."""
+    return settled(None, 204) if isinstance(exc, HubSpotNotFoundError) else None

@@ -46,6 +46,8 @@ class LifecycleAPI(ApiFamily):
         :param from_ms: window start, epoch ms (inclusive).
         :param to_ms: window end, epoch ms; the window may span at most two years.
         :param aggregation_property: an enumeration property (<= 20 options) to break counts down by.
+
+        Retry: safe — a read.
         """
         self.check_window(from_ms, to_ms)
         params: dict[str, Any] = {"fromTimestamp": int(from_ms), "toTimestamp": int(to_ms)}

@@ -1,14 +1,25 @@
 """Contact lists: v1 (``/contacts/v1/lists``, answering 404 since 2026-04-30) and ILS lists
-(``/crm/v3/lists`` or ``/crm/lists/<YYYY-MM>``), with legacy-id mapping between the two."""
+(``/crm/v3/lists`` or ``/crm/lists/<YYYY-MM>``), with legacy-id mapping between the two.
+
+Retries: reads, membership changes (adding a member twice adds it once), renames and deletes are
+safe to resend; a create is made safe by HubSpot refusing a second list with the same name. Every
+write says why in its docstring.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 from airflow_provider_hubspot.client.batching import chunked
-from airflow_provider_hubspot.client.errors import HubSpotConfigError, HubSpotError, HubSpotNotFoundError
-from airflow_provider_hubspot.client.family import ApiFamily
+from airflow_provider_hubspot.client.errors import (
+    HubSpotConfigError,
+    HubSpotError,
+    HubSpotNotFoundError,
+    HubSpotValidationError,
+)
+from airflow_provider_hubspot.client.family import ApiFamily, already_gone, settled
 from airflow_provider_hubspot.client.paging import (
     CURSOR,
     HAS_MORE,
@@ -18,6 +29,7 @@ from airflow_provider_hubspot.client.paging import (
     has_list,
     paginate,
 )
+from airflow_provider_hubspot.client.transport import Response
 
 V1_ADD_LIMIT = 500
 #: Per-request membership limit of the ILS API is not documented; 250 matches its page size.
@@ -44,19 +56,48 @@ class ListsAPI(ApiFamily):
 
     def create(self, name: str, *, dynamic: bool = False, filters: Any = None,
                processing_type: str | None = None) -> dict[str, Any]:
-        """Create a list (v1 static/dynamic, or ILS ``MANUAL``/``SNAPSHOT``/``DYNAMIC``)."""
+        """Create a list (v1 static/dynamic, or ILS ``MANUAL``/``SNAPSHOT``/``DYNAMIC``).
+
+        Retry: safe — HubSpot refuses a second list with the same name (400 "already exists"), so when an
+        attempt may have been applied before its answer was lost, the retry's refusal is answered with
+        the list of that name (the one the earlier attempt created). The refusal of a first attempt (the
+        name was taken before this call) is raised as before.
+        """
+
+        def created_earlier(exc: HubSpotError) -> Response | None:
+            if not (isinstance(exc, HubSpotValidationError) and "already exist" in exc.message.lower()):
+                return None
+            existing = self._by_name(name)
+            return None if existing is None else settled(existing)
+
         if self.edition.is_v1:
             body = {"name": name, "dynamic": dynamic, "filters": filters or []}
-            return self.transport.request("POST", "/contacts/v1/lists", json_body=body).body
+            return self.transport.request("POST", "/contacts/v1/lists", json_body=body,
+                                          reconcile=created_earlier).body
         payload: dict[str, Any] = {"name": name, "objectTypeId": "0-1",
                                    "processingType": processing_type or ("DYNAMIC" if dynamic else "MANUAL")}
         if filters:
             payload["filterBranch"] = filters
-        body = self.transport.request("POST", self.edition.crm_lists, json_body=payload).body or {}
+        body = self.transport.request("POST", self.edition.crm_lists, json_body=payload,
+                                      reconcile=lambda exc: _wrapped(created_earlier(exc))).body or {}
+        return body.get("list", body)
+
+    def _by_name(self, name: str) -> dict[str, Any] | None:
+        """The contact list named exactly ``name`` (v1 shape or the ILS ``list`` object), or ``None``."""
+        if self.edition.is_v1:
+            return next((lst for lst in self.iter_lists() if lst.get("name") == name), None)
+        path = f"{self.edition.crm_lists}/object-type-id/0-1/name/{quote(name, safe='')}"
+        try:
+            body = self.transport.request("GET", path, expect=lambda b: isinstance(b, dict)).body
+        except HubSpotNotFoundError:
+            return None
         return body.get("list", body)
 
     def update(self, list_id: str | int, changes: dict[str, Any]) -> Any:
-        """v1: partial update (``name``, ``filters``...); modern: rename with ``{"name": ...}``. Returns the list."""
+        """v1: partial update (``name``, ``filters``...); modern: rename with ``{"name": ...}``. Returns the list.
+
+        Retry: safe — setting the same name / filters again changes nothing.
+        """
         if self.edition.is_v1:
             return self.transport.request("POST", f"/contacts/v1/lists/{list_id}", json_body=changes).body
         if set(changes) != {"name"}:
@@ -67,8 +108,10 @@ class ListsAPI(ApiFamily):
         return body.get("updatedList", body.get("list", body))
 
     def delete(self, list_id: str | int) -> None:
+        """Delete a list. Retry: safe — a 404 to a retry whose earlier attempt may have been applied is that
+        attempt's deletion, not an error."""
         path = f"/contacts/v1/lists/{list_id}" if self.edition.is_v1 else f"{self.edition.crm_lists}/{list_id}"
-        self.transport.request("DELETE", path)
+        self.transport.request("DELETE", path, reconcile=already_gone)
 
     def is_dynamic(self, list_obj: dict[str, Any]) -> bool:
         return bool(list_obj.get("dynamic")) or "DYNAMIC" in (
@@ -104,7 +147,10 @@ class ListsAPI(ApiFamily):
                                     status=exc.status, correlation_id=exc.correlation_id, request=exc.request)
 
     def legacy_id_mapping(self, legacy_ids: Iterable[str | int]) -> dict[str, str]:
-        """Map v1 legacy list ids to ILS list ids (``{legacy: ils}``; unknown ids are absent)."""
+        """Map v1 legacy list ids to ILS list ids (``{legacy: ils}``; unknown ids are absent).
+
+        Retry: safe — a read (a POST that changes nothing).
+        """
         ids = [str(i) for i in legacy_ids]
         path = self.edition.crm_lists  # v1 has no mapping endpoint: v1 editions use /crm/v3/lists
         try:
@@ -119,7 +165,11 @@ class ListsAPI(ApiFamily):
         self, list_id: str | int, *, vids: Iterable[Any] = (), emails: Iterable[str] = ()
     ) -> dict[str, Any]:
         """v1: add contacts by vid and/or email (500 per request). Returns the merged v1 answer
-        (``updated``, ``discarded``, ``invalidVids``, ``invalidEmails``)."""
+        (``updated``, ``discarded``, ``invalidVids``, ``invalidEmails``).
+
+        Retry: safe — adding a member twice adds it once; a chunk resent after its answer was lost reports
+        the contacts that attempt added under ``discarded`` (already members), never as invalid.
+        """
         merged: dict[str, list[Any]] = {"updated": [], "discarded": [], "invalidVids": [], "invalidEmails": []}
         items = [("vids", int(v)) for v in vids] + [("emails", str(e)) for e in emails]
         for chunk in chunked(items, V1_ADD_LIMIT):
@@ -131,7 +181,11 @@ class ListsAPI(ApiFamily):
         return merged
 
     def remove_members(self, list_id: str | int, record_ids: Iterable[Any]) -> dict[str, Any]:
-        """Remove members by vid (v1) or record id (modern)."""
+        """Remove members by vid (v1) or record id (modern).
+
+        Retry: safe — removing a non-member changes nothing (a resent chunk reports them ``discarded`` /
+        ``unchanged``).
+        """
         if self.edition.is_v1:
             merged: dict[str, list[Any]] = {"updated": [], "discarded": []}
             for chunk in chunked(record_ids, V1_ADD_LIMIT):
@@ -143,7 +197,10 @@ class ListsAPI(ApiFamily):
         return self._modern_membership(list_id, record_ids, "remove")
 
     def add_records(self, list_id: str | int, record_ids: Iterable[Any]) -> dict[str, Any]:
-        """Modern: add records by id. Returns ``added``, ``missing`` and ``unchanged`` (already members) lists."""
+        """Modern: add records by id. Returns ``added``, ``missing`` and ``unchanged`` (already members) lists.
+
+        Retry: safe — adding a member twice adds it once (a resent chunk reports them ``unchanged``).
+        """
         return self._modern_membership(list_id, record_ids, "add")
 
     def _modern_membership(self, list_id: str | int, record_ids: Iterable[Any], action: str) -> dict[str, Any]:
@@ -289,3 +346,8 @@ class ListsAPI(ApiFamily):
         return self.transport.request("GET", f"{self.edition.crm_lists}/idmapping",
                                       params={"legacyListId": str(legacy_id)},
                                       expect=lambda b: isinstance(b, dict)).body
+
+
+def _wrapped(found: Response | None) -> Response | None:
+    """An ILS list found by name, in the ``{"list": ...}`` envelope of the create answer."""
+    return None if found is None else settled({"list": found.body})

@@ -15,9 +15,7 @@ V1 = "/properties/v1/contacts/properties"
 
 
 class PropertiesAPI(ApiFamily):
-    """Contact property definitions in the client's edition.
-
-    """
+    """Contact property definitions in the client's edition (reads only: every call is safe to retry)."""
 
     def get_contact_property(self, name: str) -> dict[str, Any]:
         """The definition of one contact property (``name``, ``label``, ``type``, ``fieldType``,

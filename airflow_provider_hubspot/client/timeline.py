@@ -4,6 +4,10 @@
 Events are immutable and their ids unique per type, so sending an event again is answered with
 400 (v1) / 409 (2026-03) / a 207 error (v3). :meth:`TimelineAPI.create_events` counts those as
 ``already_existed``: a retried task never duplicates events.
+
+Retries: an event with an ``id`` (and every write keyed by a name HubSpot keeps unique) is safe to
+resend; an event without one (v3 lets HubSpot pick the id), an event type and an event template are
+resent only after failures that prove HubSpot did not apply them. Every write says why in its docstring.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from airflow_provider_hubspot.client.errors import (
     HubSpotError,
     HubSpotValidationError,
 )
-from airflow_provider_hubspot.client.family import ApiFamily
+from airflow_provider_hubspot.client.family import ApiFamily, already_gone, settled
 from airflow_provider_hubspot.client.paging import CURSOR, HAS_MORE, has_list, paginate
+from airflow_provider_hubspot.client.transport import Response
 
 BATCH_LIMIT = 100
 TEMPLATES_BASE = "/integrators/timeline/v3"
@@ -70,12 +75,31 @@ class TimelineAPI(ApiFamily):
     # -- events ----------------------------------------------------------------------------------
 
     def create_event(self, event: dict[str, Any], *, app_id: str | int | None = None) -> Any:
-        """Create one event (in this edition's shape)."""
+        """Create one event (in this edition's shape).
+
+        Retry: safe with an ``id`` — HubSpot refuses a second event with the same id, so when an attempt may
+        have been applied before its answer was lost, the retry's "already exists" is answered as that
+        attempt's success (v1: ``None``; v3: the event read back; date-based editions, which cannot read an
+        event: the event as sent). Without an ``id`` (v3 lets HubSpot pick one) it is resent only after
+        failures that prove HubSpot did not apply it.
+        """
         path = f"{self._v1(app_id)}/event" if self.edition.is_v1 else f"{self.edition.timeline}/events"
-        return self.transport.request("POST", path, json_body=event).body
+
+        def created_earlier(exc: HubSpotError) -> Response | None:
+            if not (isinstance(exc, (HubSpotValidationError, HubSpotConflictError)) and _already_exists(exc)):
+                return None
+            if self.edition.is_v1:
+                return settled(None, 204)
+            if self.edition.modern == "v3":
+                return settled(self.get_event(event.get(self.type_key, ""), str(event["id"])), 201)
+            return settled(dict(event), 201)
+
+        has_id = event.get("id") not in (None, "")
+        return self.transport.request("POST", path, json_body=event, idempotent=has_id,
+                                      reconcile=created_earlier if has_id else None).body
 
     def get_event(self, event_type: str | int, event_id: str, *, app_id: str | int | None = None) -> Any:
-        """Get one event by its type (id / template id) and id."""
+        """Get one event by its type (id / template id) and id. Retry: safe — a read."""
         if self.edition.is_v1:
             path = f"{self._v1(app_id)}/event/{event_type}/{event_id}"
         elif self.edition.modern == "v3":
@@ -98,6 +122,12 @@ class TimelineAPI(ApiFamily):
         """Create events in batches; counts ``created`` / ``already_existed``, rejects the rest with reasons.
 
         Each record's ``data`` is one event in this edition's shape, including its ``id``.
+
+        Retry: safe when every event has an ``id`` (HubSpot refuses a used id, and a batch refused for that
+        is settled event by event as ``created`` / ``already_existed``, never as rejected). A batch whose
+        answer was lost after HubSpot applied it is resent; its events come back as ``already_existed``
+        (HubSpot's answer cannot tell this call's lost attempt from an earlier run). Events without an
+        ``id`` are resent only after failures that prove HubSpot did not apply them.
         """
         if self.edition.is_v1:
             self._v1(app_id)
@@ -122,19 +152,20 @@ class TimelineAPI(ApiFamily):
         pending = list(batch)
         while pending:
             events = [r.data for r in pending]
+            keyed = all(event.get("id") not in (None, "") for event in events)
             try:
                 if self.edition.is_v1:
                     self.transport.request("POST", f"{self._v1(app_id)}/event/batch",
-                                           json_body={"eventWrappers": events})
+                                           json_body={"eventWrappers": events}, idempotent=keyed)
                 elif self.edition.modern == "v3":
                     body = self.transport.request("POST", f"{self.edition.timeline}/events/batch/create",
-                                                  json_body={"inputs": events}).body or {}
+                                                  json_body={"inputs": events}, idempotent=keyed).body or {}
                     if body.get("errors"):
                         self._one_by_one(pending, app_id, outcome)
                         return
                 else:
                     self.transport.request("POST", f"{self.edition.timeline}/events/batch",
-                                           json_body={"inputs": events})
+                                           json_body={"inputs": events}, idempotent=keyed)
             except (HubSpotValidationError, HubSpotConflictError) as exc:
                 position = _named_event(exc, pending)
                 if position is None or _already_exists(exc):
@@ -160,28 +191,40 @@ class TimelineAPI(ApiFamily):
     # -- v1 event types (developer key) -------------------------------------------------------------
 
     def list_event_types(self, app_id: str | int, *, user_id: str | int | None = None) -> Any:
+        """The app's v1 event types. Retry: safe — a read."""
         params = {"userId": user_id} if user_id else None
         return self.transport.request("GET", f"{self._v1(app_id)}/event-types", params=params, developer=True).body
 
     def create_event_type(self, app_id: str | int, event_type: dict[str, Any], *,
                           user_id: str | int | None = None) -> Any:
+        """Create a v1 event type.
+
+        Retry: only when HubSpot provably did not receive it (429, 503, connection refused): each create
+        makes a new type, so a create whose answer was lost is raised (check :meth:`list_event_types`)
+        rather than repeated.
+        """
         params = {"userId": user_id} if user_id else None
         body = {"applicationId": int(app_id), **event_type}
         return self.transport.request("POST", f"{self._v1(app_id)}/event-types", params=params, json_body=body,
-                                      developer=True).body
+                                      developer=True, idempotent=False).body
 
     def get_event_type(self, app_id: str | int, event_type_id: str | int) -> Any:
+        """One v1 event type. Retry: safe — a read."""
         return self.transport.request("GET", f"{self._v1(app_id)}/event-types/{event_type_id}", developer=True).body
 
     def update_event_type(self, app_id: str | int, event_type_id: str | int, changes: dict[str, Any]) -> Any:
+        """Change a v1 event type. Retry: safe — setting the same values again changes nothing."""
         return self.transport.request("PUT", f"{self._v1(app_id)}/event-types/{event_type_id}", json_body=changes,
                                       developer=True).body
 
     def delete_event_type(self, app_id: str | int, event_type_id: str | int) -> None:
-        self.transport.request("DELETE", f"{self._v1(app_id)}/event-types/{event_type_id}", developer=True)
+        """Delete a v1 event type. Retry: safe — a 404 after an attempt that may have been applied is that
+        attempt's deletion."""
+        self.transport.request("DELETE", f"{self._v1(app_id)}/event-types/{event_type_id}", developer=True,
+                               reconcile=already_gone)
 
     def iter_event_types(self, app_id: str | int, *, user_id: str | int | None = None) -> Iterator[dict[str, Any]]:
-        """Yield the app's v1 event types (a generator over :meth:`list_event_types`' endpoint)."""
+        """Yield the app's v1 event types (a generator over :meth:`list_event_types`' endpoint). Retry: safe."""
         path = f"{self._v1(app_id)}/event-types"
         params = {"userId": user_id} if user_id else None
 
@@ -193,7 +236,7 @@ class TimelineAPI(ApiFamily):
     # -- v1 event type properties (developer key) -------------------------------------------------
 
     def iter_event_type_properties(self, app_id: str | int, event_type_id: str | int) -> Iterator[dict[str, Any]]:
-        """Yield the custom properties of a v1 event type."""
+        """Yield the custom properties of a v1 event type. Retry: safe — a read."""
         path = f"{self._v1(app_id)}/event-types/{event_type_id}/properties"
 
         def fetch(cursor: dict[str, Any]) -> Any:
@@ -204,22 +247,37 @@ class TimelineAPI(ApiFamily):
     def create_event_type_property(self, app_id: str | int, event_type_id: str | int,
                                    prop: dict[str, Any]) -> dict[str, Any]:
         """Add a property ``{"name", "label", "propertyType", "objectProperty"?, "options"?}`` to a v1 event type
-        (the names ``log`` and ``lookup`` are reserved by HubSpot)."""
+        (the names ``log`` and ``lookup`` are reserved by HubSpot).
+
+        Retry: safe — HubSpot refuses a second property with the same name, so when an attempt may have been
+        applied before its answer was lost, the retry's "already exists" is answered with that property.
+        """
+
+        def created_earlier(exc: HubSpotError) -> Response | None:
+            if not (isinstance(exc, (HubSpotValidationError, HubSpotConflictError)) and _already_exists(exc)):
+                return None
+            found = next((p for p in self.iter_event_type_properties(app_id, event_type_id)
+                          if p.get("name") == prop.get("name")), None)
+            return None if found is None else settled(found)
+
         return self.transport.request("POST", f"{self._v1(app_id)}/event-types/{event_type_id}/properties",
-                                      json_body=prop, developer=True, expect=lambda b: isinstance(b, dict)).body
+                                      json_body=prop, developer=True, expect=lambda b: isinstance(b, dict),
+                                      reconcile=created_earlier).body
 
     def update_event_type_property(self, app_id: str | int, event_type_id: str | int, property_id: str | int,
                                    changes: dict[str, Any]) -> dict[str, Any]:
         """Change a v1 event type property (``label``, ``propertyType``, ``options``...; the name cannot change).
-        An unknown ``property_id`` raises :class:`HubSpotNotFoundError`."""
+        An unknown ``property_id`` raises :class:`HubSpotNotFoundError`. Retry: safe — the same change again
+        changes nothing."""
         body = {**changes, "id": int(property_id), "eventTypeId": int(event_type_id)}
         return self.transport.request("PUT", f"{self._v1(app_id)}/event-types/{event_type_id}/properties",
                                       json_body=body, developer=True, expect=lambda b: isinstance(b, dict)).body
 
     def delete_event_type_property(self, app_id: str | int, event_type_id: str | int, property_id: str | int) -> None:
-        """Delete a property of a v1 event type."""
+        """Delete a property of a v1 event type. Retry: safe — a 404 after an attempt that may have been
+        applied is that attempt's deletion."""
         self.transport.request("DELETE", f"{self._v1(app_id)}/event-types/{event_type_id}/properties/{property_id}",
-                               developer=True)
+                               developer=True, reconcile=already_gone)
 
     # -- v3 event templates and tokens (developer key) -----------------------------------------------
     # HubSpot publishes templates only under /integrators/timeline/v3 (hubspot-api.md §7.2: the date-based
@@ -232,7 +290,7 @@ class TimelineAPI(ApiFamily):
         return f"{TEMPLATES_BASE}/{app_id}/event-templates"
 
     def iter_event_templates(self, app_id: str | int) -> Iterator[dict[str, Any]]:
-        """Yield the app's event templates (each with its ``tokens``)."""
+        """Yield the app's event templates (each with its ``tokens``). Retry: safe — a read."""
         path = self._templates(app_id)
 
         def fetch(cursor: dict[str, Any]) -> Any:
@@ -241,37 +299,67 @@ class TimelineAPI(ApiFamily):
         return paginate(fetch, CURSOR, "results")
 
     def create_event_template(self, app_id: str | int, template: dict[str, Any]) -> dict[str, Any]:
-        """Create an event template ``{"name", "headerTemplate", "detailTemplate", "objectType", "tokens"?}``."""
+        """Create an event template ``{"name", "headerTemplate", "detailTemplate", "objectType", "tokens"?}``.
+
+        Retry: only when HubSpot provably did not receive it (429, 503, connection refused): each create
+        makes a new template, so a create whose answer was lost is raised (check
+        :meth:`iter_event_templates`) rather than repeated.
+        """
         return self.transport.request("POST", self._templates(app_id), json_body=template, developer=True,
-                                      expect=lambda b: isinstance(b, dict)).body
+                                      expect=lambda b: isinstance(b, dict), idempotent=False).body
 
     def get_event_template(self, app_id: str | int, template_id: str | int) -> dict[str, Any]:
+        """One event template. Retry: safe — a read."""
         return self.transport.request("GET", f"{self._templates(app_id)}/{template_id}", developer=True,
                                       expect=lambda b: isinstance(b, dict)).body
 
     def update_event_template(self, app_id: str | int, template_id: str | int,
                               template: dict[str, Any]) -> dict[str, Any]:
-        """Replace an event template's name / templates (and its tokens when ``tokens`` is given)."""
+        """Replace an event template's name / templates (and its tokens when ``tokens`` is given).
+
+        Retry: safe — replacing with the same content again changes nothing.
+        """
         return self.transport.request("PUT", f"{self._templates(app_id)}/{template_id}", json_body=template,
                                       developer=True, expect=lambda b: isinstance(b, dict)).body
 
     def delete_event_template(self, app_id: str | int, template_id: str | int) -> None:
-        self.transport.request("DELETE", f"{self._templates(app_id)}/{template_id}", developer=True)
+        """Delete an event template. Retry: safe — a 404 after an attempt that may have been applied is that
+        attempt's deletion."""
+        self.transport.request("DELETE", f"{self._templates(app_id)}/{template_id}", developer=True,
+                               reconcile=already_gone)
 
     def create_template_token(self, app_id: str | int, template_id: str | int,
                               token: dict[str, Any]) -> dict[str, Any]:
         """Add a token ``{"name", "label", "type": date|enumeration|number|string, "options"?,
-        "objectPropertyName"?}`` to an event template."""
+        "objectPropertyName"?}`` to an event template.
+
+        Retry: safe — HubSpot refuses a second token with the same name (409), so when an attempt may have
+        been applied before its answer was lost, the retry's 409 is answered with the template's token.
+        """
+
+        def created_earlier(exc: HubSpotError) -> Response | None:
+            if not isinstance(exc, HubSpotConflictError):
+                return None
+            tokens = self.get_event_template(app_id, template_id).get("tokens") or []
+            found = next((t for t in tokens if t.get("name") == token.get("name")), None)
+            return None if found is None else settled(found)
+
         return self.transport.request("POST", f"{self._templates(app_id)}/{template_id}/tokens", json_body=token,
-                                      developer=True, expect=lambda b: isinstance(b, dict)).body
+                                      developer=True, expect=lambda b: isinstance(b, dict),
+                                      reconcile=created_earlier).body
 
     def update_template_token(self, app_id: str | int, template_id: str | int, token_name: str,
                               changes: dict[str, Any]) -> dict[str, Any]:
-        """Change a token's label, options or ``objectPropertyName`` (its name and type identify it)."""
+        """Change a token's label, options or ``objectPropertyName`` (its name and type identify it).
+
+        Retry: safe — the same change again changes nothing.
+        """
         return self.transport.request("PUT", f"{self._templates(app_id)}/{template_id}/tokens/{token_name}",
                                       json_body={**changes, "name": token_name}, developer=True,
                                       expect=lambda b: isinstance(b, dict)).body
 
     def delete_template_token(self, app_id: str | int, template_id: str | int, token_name: str) -> None:
+        """Delete a token of an event template. Retry: safe — a 404 after an attempt that may have been applied
+        is that attempt's deletion."""
         self.transport.request("DELETE", f"{self._templates(app_id)}/{template_id}/tokens/{token_name}",
-                               developer=True)
+                               developer=True, reconcile=already_gone)

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from urllib3.exceptions import NewConnectionError
 
 from airflow_provider_hubspot.client.auth import Auth
 from airflow_provider_hubspot.client.errors import (
@@ -240,6 +241,8 @@ class Transport:
         search: bool = False,
         retry: bool = True,
         expect: Callable[[Any], bool] | None = None,
+        idempotent: bool = True,
+        reconcile: Callable[[HubSpotError], Response | None] | None = None,
     ) -> Response:
         """Send one request, retrying transient failures; return the response or raise HubSpotError.
 
@@ -252,17 +255,50 @@ class Transport:
         :param retry: retry transient failures (429, 5xx, timeouts, resets).
         :param expect: checks the parsed body of a success; a body that fails it is treated like a
             5xx (retried, then a clear error naming the correlation id), never as a silent success.
+        :param idempotent: whether sending the request twice has the effect of sending it once (reads,
+            searches, upserts, updates, deletes, writes keyed by an id HubSpot de-duplicates such as a
+            ``sendId`` or a timeline event id, and creates HubSpot refuses to repeat, e.g. a contact by
+            e-mail). ``False`` (creates without such a key, sends without ``sendId``): a failure that may
+            have happened after HubSpot applied the request (connection dropped or reset after sending,
+            read timeout, 500/502/504/52x, an unreadable 2xx) is NOT retried; only failures that prove
+            HubSpot did not apply it are (429, 423, 477, 503, connection refused / connect timeout).
+        :param reconcile: called when an attempt that follows one that may have been applied fails
+            with a non-retryable error (409 "already exists", 404 after a delete...): it returns the
+            response standing for the earlier attempt's effect (e.g. the contact that attempt created),
+            or ``None`` to raise the error. Never called for an error of the first attempt.
         """
         attempts = self.max_retries + 1 if retry else 1
+        maybe_applied = False  # an earlier attempt of this call may have been applied by HubSpot
+
+        def attempt() -> Response:
+            nonlocal maybe_applied
+            try:
+                return self._send(method, path, params, json_body, developer, search, expect)
+            except HubSpotError as exc:
+                if maybe_applied and reconcile is not None and not exc.retryable:
+                    settled = reconcile(exc)
+                    if settled is not None:
+                        log.info("%s %s: an earlier attempt was applied before its answer was lost (%s); "
+                                 "reporting that attempt's effect", method, self.redact(path), exc.message)
+                        return settled
+                if exc.retryable and _may_have_applied(exc):
+                    maybe_applied = True
+                    if not idempotent and retry:
+                        exc.message += (" (not retried: HubSpot may have applied this request before the "
+                                        "failure, and repeating it could apply it twice; check before resending)")
+                raise
+
         retrying = Retrying(
             stop=stop_after_attempt(attempts),
-            retry=retry_if_exception(lambda exc: isinstance(exc, HubSpotError) and exc.retryable),
+            retry=retry_if_exception(
+                lambda exc: isinstance(exc, HubSpotError) and exc.retryable
+                and (idempotent or not _may_have_applied(exc))),
             wait=self._wait,
             sleep=self._sleep,
             before_sleep=self._before_retry,
             reraise=True,
         )
-        return retrying(self._send, method, path, params, json_body, developer, search, expect)
+        return retrying(attempt)
 
     def post_form(self, path: str, form: dict[str, str]) -> Any:
         """POST a form (OAuth token endpoint): no pacing, no auth header, one retry path."""
@@ -360,13 +396,19 @@ class Transport:
             headers = {**(headers or {}), "Content-Type": "application/json"}
         try:
             return self.session.request(method, url, params=params, data=data, headers=headers, timeout=self.timeout)
+        except requests.ConnectTimeout:  # before the Timeout branch: it is one too
+            raise HubSpotNotSentError(
+                f"could not connect within {self.timeout:g} s (the request was not sent)",
+                request=self.redact(f"{method} {path}"),
+            ) from None
         except requests.Timeout as exc:
             raise HubSpotConnectionError(
                 f"no answer within {self.timeout:g} s ({type(exc).__name__})", request=self.redact(f"{method} {path}")
             ) from None
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
             reason = self.redact(str(exc).split("(Caused by")[-1].strip(" )"))[:200]
-            raise HubSpotConnectionError(
+            error = HubSpotNotSentError if _never_sent(exc) else HubSpotConnectionError
+            raise error(
                 f"connection failed or was reset: {reason}", request=self.redact(f"{method} {path}")
             ) from None
 
@@ -510,3 +552,29 @@ def _redact_body(body: Any, redact: Callable[[str], str]) -> Any:
     if isinstance(body, str):
         return redact(body)
     return body
+
+
+class HubSpotNotSentError(HubSpotConnectionError):
+    """The connection could not be opened (refused, unknown host, connect timeout): the request never
+    reached HubSpot, so retrying it is safe even for a request that is not idempotent."""
+
+
+#: Statuses by which HubSpot (or its edge) refuses a request without handling it: 423 Locked (retry
+#: after 2 s), 477 migration in progress, 503 Service Unavailable ("unable to handle the request",
+#: RFC 9110 §15.6.4). 429 is a :class:`HubSpotRateLimitError`. A 500, 502, 504 or 52x may come after
+#: the request was processed.
+_NOT_APPLIED_STATUSES = frozenset({423, 477, 503})
+
+
+def _may_have_applied(exc: HubSpotError) -> bool:
+    """Whether HubSpot may have applied the request that failed with ``exc`` (conservative: unless the
+    failure proves otherwise, assume it did)."""
+    if isinstance(exc, (HubSpotRateLimitError, HubSpotNotSentError)):
+        return False
+    return not (isinstance(exc, HubSpotServerError) and exc.status in _NOT_APPLIED_STATUSES)
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """A ``requests`` connection error raised while opening the connection (nothing was sent)."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError)
