@@ -1,6 +1,7 @@
 """Test-session setup: a throw-away AIRFLOW_HOME, a DAGs folder holding only our DAGs, no network.
 
 Airflow reads these variables when it is first configured, so they are set before anything imports it.
+The AIRFLOW_HOME is removed when the session ends (set HUBSPOT_TEST_KEEP_AIRFLOW_HOME=1 to keep it).
 """
 
 from __future__ import annotations
@@ -25,3 +26,11 @@ os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{_HOME / 'airflow.db'}")
 if version("apache-airflow").startswith("2."):
     os.environ["AIRFLOW__CORE__EXECUTOR"] = "SequentialExecutor"  # Airflow 2 refuses SQLite with others
+
+
+def pytest_unconfigure(config) -> None:
+    """Remove the session's AIRFLOW_HOME (database, logs, copied DAGs): each run left one behind in /tmp."""
+    if os.environ.get("HUBSPOT_TEST_KEEP_AIRFLOW_HOME", "").lower() in ("1", "true", "yes"):
+        print(f"\nAIRFLOW_HOME kept: {_HOME}")
+        return
+    shutil.rmtree(_HOME, ignore_errors=True)

@@ -24,9 +24,10 @@ def _editions(op: SeedOperation, binding: Binding) -> str:
 
 
 def _routes(op: SeedOperation, binding: Binding) -> str:
+    routes = "<br>".join(f"`{route}`" for route in binding.routes)
     if op.discontinued:
-        return "— (HubSpot answers 404; not served)"
-    return "<br>".join(f"`{route}`" for route in binding.routes)
+        return f"{routes} (HubSpot answers 404; not served)".strip()
+    return routes
 
 
 def render() -> str:
