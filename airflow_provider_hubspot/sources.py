@@ -386,7 +386,7 @@ class PropertyMapper:
             if column in self.exclude:
                 continue
             check_property_name(column)
-            name: str = self.properties_map.get(column, column)
+            name = self.properties_map.get(column) or str(column)
             if name not in self.names:
                 self.names[name] = None
             if value is None or (isinstance(value, str) and value.strip() == ""):

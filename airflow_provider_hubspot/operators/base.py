@@ -349,8 +349,8 @@ def mask_values(text: str, record: Any) -> str:
         values = [str(v) for v in record.values() if v not in (None, "") and len(str(v)) >= 3]
     elif isinstance(record, (str, int)) and len(str(record)) >= 3:
         values = [str(record)]
-    for value in sorted(values, key=len, reverse=True):
-        text = text.replace(value, "<value>")
+    for value in sorted(values, key=len, reverse=True):  # whole values only: "inf" stays in "infinity"
+        text = re.sub(rf"(?<![\w.@-]){re.escape(value)}(?![\w.@-])", "<value>", text)
     return _EMAIL_RE.sub("<e-mail>", text)
 
 
