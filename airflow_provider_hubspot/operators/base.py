@@ -221,28 +221,31 @@ def write_resume_file(path: str, records: Iterable[Any], *, as_csv: bool) -> int
     """
     import csv
 
-    final = path
     partial = f"{path}.partial"
     count = 0
-    if as_csv:
-        columns: dict[str, None] = {}
-        with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
-            for record in records:
-                columns.update(dict.fromkeys(str(k) for k in record))
-                spool.write(json.dumps(printable(record)) + "\n")
-                count += 1
-            spool.seek(0)
-            with _open_write(partial, newline="") as handle:
-                writer = csv.DictWriter(handle, fieldnames=list(columns))
-                writer.writeheader()
-                for line in spool:
-                    writer.writerow(json.loads(line))
-    else:
-        with _open_write(partial) as handle:
-            for record in records:
-                handle.write(json.dumps(printable(record), default=str) + "\n")
-                count += 1
-    _move(partial, final)
+    try:
+        if as_csv:
+            columns: dict[str, None] = {}
+            with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+                for record in records:
+                    columns.update(dict.fromkeys(str(k) for k in record))
+                    spool.write(json.dumps(printable(record)) + "\n")
+                    count += 1
+                spool.seek(0)
+                with _open_write(partial, newline="") as handle:
+                    writer = csv.DictWriter(handle, fieldnames=list(columns))
+                    writer.writeheader()
+                    for line in spool:
+                        writer.writerow(json.loads(line))
+        else:
+            with _open_write(partial) as handle:
+                for record in records:
+                    handle.write(json.dumps(printable(record), default=str) + "\n")
+                    count += 1
+    except BaseException:
+        _remove(partial)
+        raise
+    _move(partial, path)
     return count
 
 
@@ -284,6 +287,18 @@ def _open_write(path: str, newline: str | None = None) -> Iterator[IO[str]]:
         yield handle
     finally:
         handle.close()
+
+
+def _remove(path: str) -> None:
+    try:
+        if "://" in path:
+            from airflow_provider_hubspot._compat import ObjectStoragePath
+
+            ObjectStoragePath(path).unlink(missing_ok=True)
+        elif os.path.exists(path):
+            os.remove(path)
+    except OSError:
+        pass
 
 
 def _move(source: str, target: str) -> None:
