@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
 from typing import Any
@@ -18,6 +19,8 @@ from airflow_provider_hubspot.client import HubSpotConfigError, HubSpotError
 from airflow_provider_hubspot.hooks.hubspot import HubSpotHook
 from airflow_provider_hubspot.operators.base import HUBSPOT_ORANGE, PERMANENT_ERRORS
 from airflow_provider_hubspot.triggers.base import HubSpotPollingTrigger
+
+log = logging.getLogger(__name__)
 
 
 class HubSpotBaseSensor(BaseSensorOperator):
@@ -63,8 +66,9 @@ class HubSpotBaseSensor(BaseSensorOperator):
         except HubSpotError as exc:
             raise self._failure(str(exc), permanent=isinstance(exc, PERMANENT_ERRORS)) from None
         if not done:
-            self.log.info("Not yet: %s", payload)
+            log.info("%s %s: not yet: %s", type(self).__name__, self.task_id, trigger.describe(payload))
             return PokeReturnValue(is_done=False)
+        log.info("%s %s: condition met: %s", type(self).__name__, self.task_id, trigger.describe(payload))
         return PokeReturnValue(is_done=True, xcom_value=self.on_done(context, payload))
 
     def execute(self, context: Context) -> Any:
@@ -82,7 +86,13 @@ class HubSpotBaseSensor(BaseSensorOperator):
             message = (event or {}).get("message", "the trigger ended without an event")
             permanent = (event or {}).get("error_type") in {cls.__name__ for cls in PERMANENT_ERRORS}
             raise self._failure(message, permanent=permanent)
-        return self.on_done(context, event["payload"])
+        payload = event.get("payload")
+        try:
+            met = self._trigger(context).describe(payload)
+        except Exception:  # the line is informative only: never fail a met condition over it
+            met = "(no details)"
+        log.info("%s %s: resumed from the trigger, condition met: %s", type(self).__name__, self.task_id, met)
+        return self.on_done(context, payload)
 
     def _failure(self, message: str, *, permanent: bool) -> AirflowException:
         text = f"{type(self).__name__} {self.task_id}: {message}"

@@ -1,9 +1,20 @@
 """Shared trigger loop: resolve the connection asynchronously, then poll the same client code the
-sensor's ``poke`` runs, in a worker thread so the triggerer's event loop never blocks."""
+sensor's ``poke`` runs, in a worker thread so the triggerer's event loop never blocks.
+
+Cancellation (triggerer restart, deferral timeout, a cleared task) reaches the coroutine, not the
+worker thread. So each run owns a :class:`threading.Event` the worker consults: between requests (a
+``requests`` response hook) and in every wait of the client (retry backoff, ``Retry-After``, pacing),
+so a cancelled check stops after the request in flight at most (bounded by the client's timeout). The
+client is closed only once no check is running any more, by whichever side finishes last.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import threading
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,12 +22,57 @@ from airflow_provider_hubspot._compat import BaseTrigger, TriggerEvent, aget_con
 from airflow_provider_hubspot.client import HubSpotClient, HubSpotError
 from airflow_provider_hubspot.client.errors import HubSpotConfigError
 
+log = logging.getLogger(__name__)
+
+#: Polls logged one by one at the start; afterwards every ``LOG_EVERY_POLLS``-th poll, or one after
+#: ``LOG_EVERY_SECONDS`` without a poll line, whichever comes first.
+LOG_FIRST_POLLS = 10
+LOG_EVERY_POLLS = 10
+LOG_EVERY_SECONDS = 60.0
+_monotonic = time.monotonic  # module attribute: tests replace it
+
+
+class TriggerCancelledError(Exception):
+    """Raised inside the worker thread of a cancelled trigger run to stop its check (never a HubSpotError,
+    so the client neither retries it nor maps it)."""
+
+
+class _ClientLease:
+    """Closes the client when the run is over AND no check thread uses it any more."""
+
+    def __init__(self, client: HubSpotClient, cancelled: threading.Event) -> None:
+        self.client = client
+        self.cancelled = cancelled
+        self._lock = threading.Lock()
+        self._busy = 0
+        self._closing = False
+
+    def acquire(self) -> None:
+        with self._lock:
+            self._busy += 1
+
+    def release(self) -> None:
+        with self._lock:
+            self._busy -= 1
+            close = self._closing and self._busy == 0
+        if close:
+            self.client.close()
+
+    def close_when_idle(self) -> None:
+        self.cancelled.set()
+        with self._lock:
+            self._closing = True
+            close = self._busy == 0
+        if close:
+            self.client.close()
+
 
 class HubSpotPollingTrigger(BaseTrigger):
     """Polls a HubSpot condition every ``poke_interval`` seconds until it holds.
 
-    Subclasses implement :meth:`check` (blocking; it runs in a thread) and :meth:`check_kwargs`.
-    Events: ``{"status": "success", "payload": ...}`` or ``{"status": "error", "message": ...}``.
+    Subclasses implement :meth:`check` (blocking; it runs in a thread), :meth:`check_kwargs` and
+    :meth:`describe`. Events: ``{"status": "success", "payload": ...}`` or
+    ``{"status": "error", "message": ...}``.
 
     :param hubspot_conn_id: connection id (the trigger never carries a token).
     :param api_version: edition override.
@@ -35,6 +91,11 @@ class HubSpotPollingTrigger(BaseTrigger):
     def check(self, client: HubSpotClient) -> tuple[bool, Any]:
         raise NotImplementedError
 
+    def describe(self, payload: Any) -> str:
+        """One line about a check's outcome for the logs: counts and the condition, never personal data."""
+        count = payload.get("count") if isinstance(payload, dict) else None
+        return f"count {count}" if count is not None else "condition not met"
+
     def serialize(self) -> tuple[str, dict[str, Any]]:
         kwargs = {"hubspot_conn_id": self.hubspot_conn_id, "api_version": self.api_version,
                   "poke_interval": self.poke_interval, **self.check_kwargs()}
@@ -43,30 +104,85 @@ class HubSpotPollingTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider_hubspot.hooks.hubspot import HubSpotHook
 
+        cancelled = threading.Event()
+
+        def sleep(seconds: float) -> None:  # the client's retry and pacing waits end at cancellation
+            if cancelled.wait(max(seconds, 0.0)):
+                raise TriggerCancelledError("the trigger was cancelled while the check waited")
+
         try:
             conn = await aget_connection(self.hubspot_conn_id)
-            client = HubSpotHook.client_from_connection(conn, self.api_version, mask=mask_secret_locally)
+            client = HubSpotHook.client_from_connection(conn, self.api_version, mask=mask_secret_locally,
+                                                        sleep=sleep)
         except HubSpotConfigError as exc:
             yield TriggerEvent({"status": "error", "message": str(exc)})
             return
+        lease = _ClientLease(client, cancelled)
+
+        def stop_if_cancelled(response: Any, *args: Any, **kwargs: Any) -> None:  # between requests
+            if cancelled.is_set():
+                response.close()
+                raise TriggerCancelledError("the trigger was cancelled; no further request is sent")
+
+        client.transport.session.hooks["response"].append(stop_if_cancelled)
+        polls = 0
+        last_logged = _monotonic()
         try:
             while True:
                 try:
-                    done, payload = await asyncio.to_thread(self.check, client)
+                    done, payload = await self._check_in_thread(lease)
                 except HubSpotError as exc:
                     yield TriggerEvent({"status": "error", "message": str(exc),
                                         "error_type": type(exc).__name__})
                     return
+                polls += 1
                 if done:
+                    log.info("Poll %d: condition met: %s", polls, self.describe(payload))
                     yield TriggerEvent({"status": "success", "payload": payload})
                     return
-                self.log.info("Condition not met yet: %s; checking again in %.0f s", _short(payload),
-                              self.poke_interval)
+                now = _monotonic()
+                if polls <= LOG_FIRST_POLLS or polls % LOG_EVERY_POLLS == 0 or now - last_logged >= LOG_EVERY_SECONDS:
+                    log.info("Poll %d: condition not met yet: %s; checking again in %.0f s", polls,
+                             self.describe(payload), self.poke_interval)
+                    last_logged = now
                 await asyncio.sleep(self.poke_interval)
         finally:
-            client.close()
+            lease.close_when_idle()  # a check still running closes the client when it ends
 
+    async def _check_in_thread(self, lease: _ClientLease) -> tuple[bool, Any]:
+        """Run :meth:`check` in its own thread; the thread outlives a cancellation only until the
+        request in flight returns."""
+        loop = asyncio.get_running_loop()
+        result: asyncio.Future[tuple[bool, Any]] = loop.create_future()
 
-def _short(payload: Any) -> str:
-    text = str(payload)
-    return text if len(text) < 300 else text[:300] + "..."
+        def deliver(outcome: tuple[bool, Any] | None, error: BaseException | None) -> None:
+            if result.done():  # the run was cancelled meanwhile
+                return
+            if error is not None:
+                result.set_exception(error)
+            else:
+                assert outcome is not None
+                result.set_result(outcome)
+
+        def work() -> None:
+            outcome: tuple[bool, Any] | None = None
+            error: BaseException | None = None
+            try:
+                outcome = self.check(lease.client)
+            except BaseException as exc:  # handed to the event loop (or dropped when cancelled)
+                error = exc
+            finally:
+                lease.release()
+            if lease.cancelled.is_set():
+                return
+            with contextlib.suppress(RuntimeError):  # a closed event loop: nobody waits for this result
+                loop.call_soon_threadsafe(deliver, outcome, error)
+
+        lease.acquire()
+        thread = threading.Thread(target=work, name=f"hubspot-trigger-{type(self).__name__}", daemon=True)
+        try:
+            thread.start()
+        except BaseException:
+            lease.release()
+            raise
+        return await result

@@ -65,3 +65,11 @@ class HubSpotFormSubmissionTrigger(HubSpotPollingTrigger):
 
     def check(self, client: HubSpotClient) -> tuple[bool, Any]:
         return check_form_submissions(client, **self.check_kwargs())
+
+    def describe(self, payload: Any) -> str:
+        """Counts, the form and the watermark only: submissions carry e-mail addresses."""
+        where = f"form {self.form_id}" if self.form_id else "any form"
+        count = payload.get("count") if isinstance(payload, dict) else None
+        watermark = payload.get("watermark") if isinstance(payload, dict) else None
+        return (f"{count} new submission(s) of {where} after {self.since_ms} (epoch ms), "
+                f"{self.min_submissions} needed; newest at {watermark}")

@@ -72,3 +72,14 @@ class HubSpotLifecycleStageTrigger(HubSpotPollingTrigger):
 
     def check(self, client: HubSpotClient) -> tuple[bool, Any]:
         return check_lifecycle_stage(client, **self.check_kwargs())
+
+    def describe(self, payload: Any) -> str:
+        """The count against the threshold, the stage and the window (aggregate numbers only)."""
+        info = payload if isinstance(payload, dict) else {}
+        stage = info.get("stage") or self.stage
+        to_ms = info.get("to_timestamp", self.to_ms)
+        text = (f"{info.get('count')} contact(s) entered {stage} between {self.from_ms} and "
+                f"{'now' if to_ms is None else to_ms} (epoch ms), {self.min_count} needed")
+        if self.aggregation_property:
+            text += f" (counting {self.aggregation_property}={self.aggregation_value})"
+        return text
