@@ -470,6 +470,8 @@ def check_sync(summary: dict[str, Any], emulator: HubSpotEmulator, ids: dict[str
            upsert["created"] + upsert["updated"] + upsert["rejected"] + upsert["duplicates"])
     _check(checks, "list members = list size in HubSpot", listed["added"] + listed["already_members"],
            len(state.list_members(ids["list_id"])))
+    _check(checks, "list rows = added + already there + repeated + not found + invalid", listed["received"],
+           sum(listed[k] for k in ("added", "already_members", "duplicates", "not_found", "invalid")))
     _check(checks, "merges = merged contacts in HubSpot", merges["merged"] + merges["already_merged"], merged_away)
     _check(checks, "timeline events = events in HubSpot", events["created"] + events["already_existed"],
            len(state.timeline_events()))
@@ -648,12 +650,16 @@ def format_report(result: dict[str, Any]) -> str:
     sync, leads, emu = result["sync"], result["leads"], result["emulator"]
     up, lst, mrg, ev = (sync[k] for k in ("upsert_contacts", "add_new_to_list", "merge_duplicates", "log_sync_events"))
     repeated = up["duplicates"]
+    resent = up.get("batches_resent", 0)
+    batches = up["requests"] - resent - up["retries"]
     lines = [
         "",
         "What changed in HubSpot",
         "=======================",
         f"hubspot_contact_sync  (api_version {up['api_version']}, {up['requests']} requests for the contacts, "
         f"{up['rate_limited']} answered 429)",
+        f"  requests            {up['requests']:>6,}   = {batches} batches + {resent} resent without the record "
+        f"HubSpot refused in a whole batch + {up['retries']} retries",
         f"  records read        {up['received']:>6,}   rows of customers in {result['database']['path']}",
         f"  contacts created    {up['created']:>6,}",
         f"  contacts updated    {up['updated']:>6,}   (an e-mail seen again in a later batch)",
@@ -665,7 +671,8 @@ def format_report(result: dict[str, Any]) -> str:
         lines.append("                      JSON Lines: index, record, reason, code (e.g. INVALID_EMAIL)")
     lines += [
         f"  list members        {emu['list_size']:>6,}   (list {result['portal']['list_id']}: signed up in the last "
-        f"30 days; {lst['added']} added, {lst['already_members']} already there, {lst['not_found']} not in HubSpot)",
+        f"30 days; of {lst['received']} rows: {lst['added']} added, {lst['already_members']} already there, "
+        f"{lst['duplicates']} repeated, {lst['not_found']} not in HubSpot, {lst['invalid']} not an e-mail or id)",
         f"  contacts merged     {mrg['merged']:>6,}   (known duplicates; {mrg['already_merged']} were already merged)",
         f"  timeline events     {ev['created']:>6,}   ({ev['rejected']} rejected: rows whose e-mail HubSpot refused)",
         *([f"  their rejects file  {ev['rejects_path']}"] if ev.get("rejects_path") else []),

@@ -38,6 +38,9 @@ V1_BATCH_LIMIT = 1000
 MODERN_BATCH_LIMIT = 100
 BATCH_GET_LIMIT = 100
 DUPLICATE = "DUPLICATE_KEY"
+#: Count of extra batch requests made because HubSpot refused a whole batch over some of its records
+#: (the rest is sent again without them): why a sync can take more requests than it has batches.
+RESENT = "batches_resent"
 #: HubSpot stores at most 65,536 characters in a property value.
 MAX_VALUE_LENGTH = 65_536
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
@@ -433,6 +436,8 @@ class ContactsAPI(ApiFamily):
                     outcome.reject(pending[position], reason, code)
                 rejected = {position for position, _, _ in bad}
                 pending = [r for i, r in enumerate(pending) if i not in rejected]
+                if pending:
+                    outcome.count(RESENT)
                 continue
             outcome.count("upserted", len(pending))
             return
@@ -460,6 +465,8 @@ class ContactsAPI(ApiFamily):
                     return
                 outcome.reject(pending[culprit], exc.message, _error_code(exc))
                 del pending[culprit]
+                if pending:
+                    outcome.count(RESENT)
                 continue
             _count_modern_results(body, pending, id_property, outcome)
             return
@@ -477,6 +484,7 @@ class ContactsAPI(ApiFamily):
             outcome.reject(pending[0], exc.message, _error_code(exc))
             return
         for half in split_halves(pending):
+            outcome.count(RESENT)
             send(half, id_property, outcome)
 
 
@@ -496,6 +504,9 @@ def _prepare(chunk: Sequence[Record], id_property: str, outcome: BatchOutcome) -
     """Validate a chunk before sending: ids present, emails well-formed, repeated keys last-wins."""
     latest: dict[str, Record] = {}
     for record in chunk:
+        if record.invalid is not None:
+            outcome.reject(record, *record.invalid)
+            continue
         if not isinstance(record.data, dict):
             raise HubSpotConfigError(
                 f"Input record {record.index} is a {type(record.data).__name__}, expected a dict of "
