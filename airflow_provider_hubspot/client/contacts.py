@@ -373,9 +373,10 @@ class ContactsAPI(ApiFamily):
 
         Retry: safe — every batch is an upsert keyed by ``id_property`` (v1 batch, modern
         ``batch/upsert``) or an update by record id (``batch/update``), so a batch resent after its
-        answer was lost writes the same values again and never creates a second contact. The resent
-        batch's answer counts the contacts the lost attempt created as ``updated`` (HubSpot no longer
-        reports them ``new``), never as rejected.
+        answer was lost writes the same values again and never creates a second contact. HubSpot no
+        longer reports the contacts the lost attempt created as ``new``; they are counted ``created``
+        all the same when their ``createdAt`` is not older than that attempt (HubSpot's clock, from
+        the answer's ``Date`` header, less one second for its resolution).
         """
         id_property = "vid" if id_property in ("vid", "id", "hs_object_id", "record_id") else id_property
         if self.edition.is_v1 and id_property not in ("email", "vid"):
@@ -455,8 +456,8 @@ class ContactsAPI(ApiFamily):
                           for r in pending]
                 path = f"{self._crm}/batch/upsert"
             try:
-                body = self.transport.request("POST", path, json_body={"inputs": inputs},
-                                              expect=has_list("results")).body
+                response = self.transport.request("POST", path, json_body={"inputs": inputs},
+                                                  expect=has_list("results"))
             except HubSpotValidationError as exc:
                 _raise_if_unknown_property_everywhere(exc, [], pending)
                 culprit = _named_culprit(exc, pending, id_property)
@@ -468,7 +469,8 @@ class ContactsAPI(ApiFamily):
                 if pending:
                     outcome.count(RESENT)
                 continue
-            _count_modern_results(body, pending, id_property, outcome)
+            _count_modern_results(response.body, pending, id_property, outcome,
+                                  created_since_ms=response.server_ms_before_lost_attempt())
             return
 
     def _isolate(
@@ -632,9 +634,15 @@ def _raise_if_unknown_property_everywhere(
 
 
 def _count_modern_results(
-    body: dict[str, Any], pending: Sequence[Record], id_property: str, outcome: BatchOutcome
+    body: dict[str, Any], pending: Sequence[Record], id_property: str, outcome: BatchOutcome,
+    *, created_since_ms: int | None = None,
 ) -> None:
-    """Count created/updated from ``results`` and reject the inputs named in 207 ``errors``."""
+    """Count created/updated from ``results`` and reject the inputs named in 207 ``errors``.
+
+    :param created_since_ms: set when the batch was resent after an attempt whose answer was lost:
+        a result HubSpot calls not new but created at or after this moment (HubSpot's clock) was
+        created by that attempt, and counts as ``created``.
+    """
     failed: set[int] = set()
     keys = {_key(r, id_property): i for i, r in enumerate(pending)}
     for error in body.get("errors") or []:
@@ -655,8 +663,10 @@ def _count_modern_results(
     for item in results:
         if id_property == "vid":
             outcome.count("updated")
+        elif item.get("new") or _created_since(item, created_since_ms):
+            outcome.count("created")
         else:
-            outcome.count("created" if item.get("new") else "updated")
+            outcome.count("updated")
     missing = len(pending) - len(failed) - len(results)
     if missing > 0:  # never let a record vanish: name the ones HubSpot did not answer for
         answered = {_result_key(item, id_property) for item in results}
@@ -664,6 +674,18 @@ def _count_modern_results(
         for record in unanswered[:missing] if len(unanswered) >= missing else unanswered:
             outcome.reject(record, "HubSpot accepted the batch but returned no result for this record",
                            "NO_RESULT")
+
+
+def _created_since(item: dict[str, Any], since_ms: int | None) -> bool:
+    if since_ms is None or not item.get("createdAt"):
+        return False
+    from datetime import datetime
+
+    try:
+        created = datetime.fromisoformat(str(item["createdAt"]).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return False
+    return created * 1000 >= since_ms
 
 
 def _result_key(item: dict[str, Any], id_property: str) -> str:

@@ -23,6 +23,10 @@ class HubSpotError(Exception):
 
     #: Whether retrying the same request can succeed (used by the transport's retry policy).
     retryable: bool = False
+    #: Seconds since an earlier attempt of the same call that HubSpot may have applied (its answer
+    #: was lost), when there was one: the error may be this call's own first attempt seen again
+    #: (e.g. "already exists").
+    lost_attempt_age: float | None = None
 
     def __init__(
         self,

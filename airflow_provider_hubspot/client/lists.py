@@ -167,15 +167,21 @@ class ListsAPI(ApiFamily):
         """v1: add contacts by vid and/or email (500 per request). Returns the merged v1 answer
         (``updated``, ``discarded``, ``invalidVids``, ``invalidEmails``).
 
-        Retry: safe — adding a member twice adds it once; a chunk resent after its answer was lost reports
-        the contacts that attempt added under ``discarded`` (already members), never as invalid.
+        Retry: safe — adding a member twice adds it once. A chunk resent after its answer was lost
+        counts the contacts HubSpot then calls already members as ``updated`` (added): the lost attempt
+        added them (a contact that was a member before that attempt is counted added too — HubSpot's
+        answer cannot tell the two apart).
         """
         merged: dict[str, list[Any]] = {"updated": [], "discarded": [], "invalidVids": [], "invalidEmails": []}
         items = [("vids", int(v)) for v in vids] + [("emails", str(e)) for e in emails]
         for chunk in chunked(items, V1_ADD_LIMIT):
             payload = {"vids": [v for k, v in chunk if k == "vids"], "emails": [v for k, v in chunk if k == "emails"]}
-            body = self.transport.request("POST", f"/contacts/v1/lists/{list_id}/add", json_body=payload,
-                                          expect=lambda b: isinstance(b, dict)).body
+            response = self.transport.request("POST", f"/contacts/v1/lists/{list_id}/add", json_body=payload,
+                                              expect=lambda b: isinstance(b, dict))
+            body = response.body
+            if response.lost_attempt_age is not None:  # the lost attempt added what is now "discarded"
+                body = {**body, "updated": [*(body.get("updated") or []), *(body.get("discarded") or [])],
+                        "discarded": []}
             for key in merged:
                 merged[key].extend(body.get(key) or [])
         return merged
@@ -206,16 +212,21 @@ class ListsAPI(ApiFamily):
     def _modern_membership(self, list_id: str | int, record_ids: Iterable[Any], action: str) -> dict[str, Any]:
         result: dict[str, list[str]] = {"added": [], "removed": [], "missing": [], "unchanged": []}
         for chunk in chunked((str(r) for r in record_ids), MODERN_ADD_LIMIT):
-            body = self.transport.request("PUT", f"{self.edition.crm_lists}/{list_id}/memberships/{action}",
-                                          json_body=chunk, expect=lambda b: isinstance(b, dict)).body
+            response = self.transport.request("PUT", f"{self.edition.crm_lists}/{list_id}/memberships/{action}",
+                                              json_body=chunk, expect=lambda b: isinstance(b, dict))
+            body = response.body
             added = [str(i) for i in body.get("recordsIdsAdded") or body.get("recordIdsAdded") or []]
             removed = [str(i) for i in body.get("recordIdsRemoved") or []]
             missing = [str(i) for i in body.get("recordIdsMissing") or []]
             seen = set(added) | set(removed) | set(missing)
+            unchanged = [i for i in chunk if i not in seen]
+            if response.lost_attempt_age is not None:  # the lost attempt did what the retry finds done
+                (added if action == "add" else removed).extend(unchanged)
+                unchanged = []
             result["added"] += added
             result["removed"] += removed
             result["missing"] += missing
-            result["unchanged"] += [i for i in chunk if i not in seen]
+            result["unchanged"] += unchanged
         return result
 
     def iter_members(self, list_id: str | int, *, recent: bool = False, page_size: int = 100) -> Iterator[Any]:

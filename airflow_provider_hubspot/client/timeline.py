@@ -125,8 +125,8 @@ class TimelineAPI(ApiFamily):
 
         Retry: safe when every event has an ``id`` (HubSpot refuses a used id, and a batch refused for that
         is settled event by event as ``created`` / ``already_existed``, never as rejected). A batch whose
-        answer was lost after HubSpot applied it is resent; its events come back as ``already_existed``
-        (HubSpot's answer cannot tell this call's lost attempt from an earlier run). Events without an
+        answer was lost after HubSpot applied it is resent; when HubSpot then says its events exist,
+        they are counted ``created`` — the outcome of the lost attempt. Events without an
         ``id`` are resent only after failures that prove HubSpot did not apply them.
         """
         if self.edition.is_v1:
@@ -167,6 +167,9 @@ class TimelineAPI(ApiFamily):
                     self.transport.request("POST", f"{self.edition.timeline}/events/batch",
                                            json_body={"inputs": events}, idempotent=keyed)
             except (HubSpotValidationError, HubSpotConflictError) as exc:
+                if _already_exists(exc) and exc.lost_attempt_age is not None:
+                    outcome.count("created", len(pending))  # the lost attempt created the batch
+                    return
                 position = _named_event(exc, pending)
                 if position is None or _already_exists(exc):
                     self._one_by_one(pending, app_id, outcome)

@@ -88,11 +88,31 @@ class TransportStats:
 
 @dataclass
 class Response:
-    """A successful HubSpot response: status, parsed body (``None`` when empty) and headers."""
+    """A successful HubSpot response: status, parsed body (``None`` when empty) and headers.
+
+    :param lost_attempt_age: when an earlier attempt of the same call failed in a way that HubSpot
+        may have applied it (its answer was lost), the seconds from that attempt's send to this
+        answer; callers use it to count a write as that attempt's outcome (``created``, ``added``)
+        instead of what the retry saw (``updated``, ``already a member``). ``None`` otherwise.
+    """
 
     status: int
     body: Any
     headers: Mapping[str, str]
+    lost_attempt_age: float | None = None
+
+    def server_ms_before_lost_attempt(self) -> int | None:
+        """HubSpot's clock (epoch ms) just before the lost attempt was sent, from this answer's ``Date``
+        header (1 s resolution, so 1 s earlier); ``None`` when no attempt was lost."""
+        if self.lost_attempt_age is None:
+            return None
+        from email.utils import parsedate_to_datetime
+
+        try:
+            now = parsedate_to_datetime(self.headers["Date"]).timestamp()
+        except (KeyError, TypeError, ValueError):
+            now = time.time()
+        return int((now - self.lost_attempt_age - 1.0) * 1000)
 
     @property
     def correlation_id(self) -> str | None:
@@ -269,12 +289,19 @@ class Transport:
         """
         attempts = self.max_retries + 1 if retry else 1
         maybe_applied = False  # an earlier attempt of this call may have been applied by HubSpot
+        lost_at: float | None = None  # when that attempt was sent
 
         def attempt() -> Response:
-            nonlocal maybe_applied
+            nonlocal maybe_applied, lost_at
+            sent_at = time.monotonic()
             try:
-                return self._send(method, path, params, json_body, developer, search, expect)
+                response = self._send(method, path, params, json_body, developer, search, expect)
+                if lost_at is not None:
+                    response.lost_attempt_age = time.monotonic() - lost_at
+                return response
             except HubSpotError as exc:
+                if lost_at is not None:
+                    exc.lost_attempt_age = time.monotonic() - lost_at
                 if maybe_applied and reconcile is not None and not exc.retryable:
                     settled = reconcile(exc)
                     if settled is not None:
@@ -283,6 +310,8 @@ class Transport:
                         return settled
                 if exc.retryable and _may_have_applied(exc):
                     maybe_applied = True
+                    if lost_at is None:
+                        lost_at = sent_at
                     if not idempotent and retry:
                         exc.message += (" (not retried: HubSpot may have applied this request before the "
                                         "failure, and repeating it could apply it twice; check before resending)")
