@@ -289,3 +289,18 @@ def test_list_members_not_found_are_logged_without_emails(emu, caplog, capfd):
     HubSpotAddContactsToListOperator(task_id="t", list_id=list_id, emails=["ghost@example.com"]).execute(CONTEXT)
     text = _task_log(capfd, caplog)
     assert "ghost@" not in text and "NOT_FOUND" in text
+
+
+@pytest.mark.parametrize("task", [
+    HubSpotCreateOrUpdateContactsOperator(task_id="t", records=[]),
+    HubSpotAddContactsToListOperator(task_id="t", list_id=1, vids=[1]),
+    HubSpotMergeContactsOperator(task_id="t", pairs=[]),
+    HubSpotCreateTimelineEventsOperator(task_id="t", events=[{}]),
+], ids=["upsert", "list", "merge", "timeline"])
+def test_every_operator_refuses_a_summary_that_does_not_balance(task):
+    """Every operator's execute() ends in finish(): the e2e DAG runs fail if a record goes unaccounted."""
+    assert task.outcome_keys, "the operator declares its outcome counts"
+    balanced = {"received": 3, task.outcome_keys[0]: 2, task.outcome_keys[-1]: 1}
+    assert task.finish(dict(balanced))["received"] == 3
+    with pytest.raises(AirflowFailException, match="do not add up: received 4"):
+        task.finish({**balanced, "received": 4})
