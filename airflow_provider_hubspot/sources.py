@@ -17,6 +17,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import IO, Any
 
+from airflow_provider_hubspot import storage
 from airflow_provider_hubspot.client import HubSpotConfigError, Record
 
 #: Rejection code of a record with a value or column name HubSpot cannot take.
@@ -106,12 +107,7 @@ csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
 def _open_binary(path: str) -> Iterator[IO[bytes]]:
     """Open a local path or any Airflow object-storage URI (``file://``, ``s3://``...), gunzipping ``.gz``."""
     try:
-        if "://" in path:
-            from airflow_provider_hubspot._compat import ObjectStoragePath
-
-            raw: Any = ObjectStoragePath(path).open("rb")
-        else:
-            raw = open(path, "rb")  # noqa: SIM115 - closed below
+        raw: Any = storage.open_bytes(path)
     except FileNotFoundError:
         raise SourceError(f"Input file {path!r} does not exist.") from None
     except OSError as exc:

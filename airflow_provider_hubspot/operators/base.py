@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from functools import cached_property
 from typing import IO, Any
 
+from airflow_provider_hubspot import storage
 from airflow_provider_hubspot._compat import AirflowException, AirflowFailException, BaseOperator
 from airflow_provider_hubspot.client import BatchOutcome, HubSpotClient, HubSpotError, Record, Rejection
 from airflow_provider_hubspot.client.errors import (
@@ -194,12 +195,7 @@ class RejectsFile:
                 self.samples.append(rejection)
 
     def _open(self) -> IO[str]:
-        if "://" in self.path:
-            from airflow_provider_hubspot._compat import ObjectStoragePath
-
-            return ObjectStoragePath(self.path).open("w")  # type: ignore[no-any-return]
-        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        return open(self.path, "w", encoding="utf-8")
+        return storage.create_text(self.path)
 
     def close(self) -> None:
         if self._handle is not None:
@@ -232,82 +228,32 @@ def write_resume_file(path: str, records: Iterable[Any], *, as_csv: bool) -> int
                     spool.write(json.dumps(printable(record)) + "\n")
                     count += 1
                 spool.seek(0)
-                with _open_write(partial, newline="") as handle:
+                with storage.open_write(partial, newline="") as handle:
                     writer = csv.DictWriter(handle, fieldnames=list(columns))
                     writer.writeheader()
                     for line in spool:
                         writer.writerow(json.loads(line))
         else:
-            with _open_write(partial) as handle:
+            with storage.open_write(partial) as handle:
                 for record in records:
                     handle.write(json.dumps(printable(record), default=str) + "\n")
                     count += 1
     except BaseException:
-        _remove(partial)
+        storage.remove(partial)
         raise
-    _move(partial, path)
+    storage.move(partial, path)
     return count
 
 
 def fresh_path(path: str, *, avoid: Iterable[str | None] = ()) -> str:
     """``path``, or ``<stem>-2<ext>``, ``-3``... so that it names no existing file and none in ``avoid``."""
-    taken = {_normalize(p) for p in avoid if p}
+    taken = {storage.normalize(p) for p in avoid if p}
     stem, ext = os.path.splitext(path)
     candidate, n = path, 1
-    while _normalize(candidate) in taken or _exists(candidate):
+    while storage.normalize(candidate) in taken or storage.exists(candidate):
         n += 1
         candidate = f"{stem}-{n}{ext}"
     return candidate
-
-
-def _normalize(path: str) -> str:
-    if "://" in path:
-        return path.removeprefix("file://") if path.startswith("file://") else path
-    return os.path.realpath(path)
-
-
-def _exists(path: str) -> bool:
-    if "://" in path:
-        from airflow_provider_hubspot._compat import ObjectStoragePath
-
-        return bool(ObjectStoragePath(path).exists())
-    return os.path.exists(path)
-
-
-@contextmanager
-def _open_write(path: str, newline: str | None = None) -> Iterator[IO[str]]:
-    if "://" in path:
-        from airflow_provider_hubspot._compat import ObjectStoragePath
-
-        handle: IO[str] = ObjectStoragePath(path).open("w")
-    else:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        handle = open(path, "w", encoding="utf-8", newline=newline)  # noqa: SIM115 - closed below
-    try:
-        yield handle
-    finally:
-        handle.close()
-
-
-def _remove(path: str) -> None:
-    try:
-        if "://" in path:
-            from airflow_provider_hubspot._compat import ObjectStoragePath
-
-            ObjectStoragePath(path).unlink(missing_ok=True)
-        elif os.path.exists(path):
-            os.remove(path)
-    except OSError:
-        pass
-
-
-def _move(source: str, target: str) -> None:
-    if "://" in source:
-        from airflow_provider_hubspot._compat import ObjectStoragePath
-
-        ObjectStoragePath(source).rename(ObjectStoragePath(target))
-    else:
-        os.replace(source, target)
 
 
 class Progress:
@@ -407,9 +353,7 @@ def summary(outcome: BatchOutcome, client: HubSpotClient, **extra: Any) -> dict[
 def default_resume_path(rejects_path: str, task_id: str, *, as_csv: bool) -> str:
     """``<task_id>-resume-<UTC time>.csv|jsonl`` next to the rejects file: a new name for every stop."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    directory = rejects_path.rsplit("/", 1)[0] if "://" in rejects_path else os.path.dirname(rejects_path)
-    name = f"{task_id}-resume-{stamp}.{'csv' if as_csv else 'jsonl'}"
-    return f"{directory}/{name}" if "://" in rejects_path else os.path.join(directory, name)
+    return storage.sibling(rejects_path, f"{task_id}-resume-{stamp}.{'csv' if as_csv else 'jsonl'}")
 
 
 def default_rejects_name(context: Any, task_id: str) -> str:
