@@ -25,6 +25,16 @@ def _remote(path: str) -> Any:
     return ObjectStoragePath(path)
 
 
+def _remote_for_writing(path: str) -> Any:
+    """The object-storage path, its parent "folder" created where the store has folders (``file://``)."""
+    target = _remote(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (OSError, NotImplementedError, ValueError):
+        pass  # object stores without folders
+    return target
+
+
 def normalize(path: str) -> str:
     """A comparable form of ``path`` (absolute, symlinks resolved; ``file://`` as a local path)."""
     if path.startswith("file://"):
@@ -64,7 +74,7 @@ def open_binary(path: str) -> Iterator[IO[bytes]]:
 def create_text(path: str, *, newline: str | None = None) -> IO[str]:
     """A new UTF-8 text file at ``path`` (local folders created as needed); the caller closes it."""
     if is_remote(path):
-        return _remote(path).open("w")  # type: ignore[no-any-return]
+        return _remote_for_writing(path).open("w")  # type: ignore[no-any-return]
     os.makedirs(parent(path), exist_ok=True)
     return open(path, "w", encoding="utf-8", newline=newline)
 
@@ -110,7 +120,7 @@ def copy_down(path: str, local: str) -> None:
 def copy_up(local: str, path: str) -> None:
     """Copy the local file ``local`` to ``path`` (local or remote), creating local folders."""
     if is_remote(path):
-        with open(local, "rb") as source, _remote(path).open("wb") as target:
+        with open(local, "rb") as source, _remote_for_writing(path).open("wb") as target:
             shutil.copyfileobj(source, target, 1 << 20)
     else:
         os.makedirs(parent(path), exist_ok=True)
@@ -133,7 +143,7 @@ def write_text_atomic(path: str, text: str) -> None:
     """Replace ``path``'s content with ``text`` in one step (a single object write on object storage;
     write aside then rename on local paths), so a reader sees the old or the new text, never a mix."""
     if is_remote(path):
-        with _remote(path).open("w") as handle:
+        with _remote_for_writing(path).open("w") as handle:
             handle.write(text)
         return
     os.makedirs(parent(path), exist_ok=True)

@@ -53,6 +53,9 @@ class BatchOutcome:
     rejections: list[Rejection] = field(default_factory=list)
     rejected: int = 0
     keep_rejections: bool = True
+    #: HubSpot object ids of one batch's written records (input index -> id), when HubSpot names them;
+    #: not carried into merged totals, so memory stays flat.
+    ids: dict[int, str] = field(default_factory=dict)
 
     def count(self, name: str, amount: int = 1) -> None:
         self.counts[name] += amount

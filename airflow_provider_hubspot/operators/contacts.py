@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from airflow_provider_hubspot._compat import AirflowException, AirflowFailException, Context
@@ -36,6 +37,14 @@ from airflow_provider_hubspot.operators.base import (
     summary,
     validate_max_rejected,
     write_resume_file,
+)
+from airflow_provider_hubspot.operators.change_only import (
+    DEFAULT_MAX_REMOVED,
+    REMOVED,
+    WOULD_REMOVE,
+    ChangeOnlyRun,
+    RemovalGuardError,
+    validate_removal,
 )
 from airflow_provider_hubspot.sources import PropertyMapper, SourceError
 
@@ -70,6 +79,16 @@ class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
         of the input (default 0). The decision is taken after every valid record was written.
     :param dry_run: read, map and validate the input and report, without writing to HubSpot.
     :param progress_every: log a progress line every this many batches.
+    :param state_path: make the sync change-only: a state (local path or object-storage URI) of what
+        earlier runs sent; records whose mapped properties are the same as last time are skipped and
+        counted ``unchanged``. Updated only with what HubSpot accepted, committed at the end of the
+        task (a killed task leaves the previous state whole). See the README's "Change-only syncs".
+    :param full_refresh: with ``state_path``: send every record and rebuild the state.
+    :param on_removed: with ``state_path``: what to do with keys of the state missing from this
+        run's input — ``"ignore"`` (default: count and list them as ``removed``) or ``"archive"``
+        (archive those contacts in HubSpot).
+    :param max_removed: most contacts ``on_removed="archive"`` may archive in one run, a count or
+        a fraction of the state (default 0.1); checked before the first one is archived.
     :param log_rejected_values: show rejected records' values (e-mails...) in the task log; by
         default the log gives index, code and HubSpot's reason with the values masked.
     :param hubspot_conn_id: the ``hubspot`` connection.
@@ -77,13 +96,15 @@ class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
 
     The summary's outcome counts add up to ``received``: ``created``, ``updated``, ``upserted``
     (v1: HubSpot does not say which), ``would_write`` (dry run), ``duplicates`` (a key repeated in
-    one batch: the last record wins) and ``rejected``.
+    one batch: the last record wins), ``unchanged`` (change-only: same as last time) and
+    ``rejected``. Change-only runs also report ``removed`` (and ``archived``), which are not input
+    records.
     """
 
     required_params = ("id_property",)
-    outcome_keys = ("created", "updated", "upserted", "would_write", "duplicates", "rejected")
+    outcome_keys = ("created", "updated", "upserted", "would_write", "duplicates", "unchanged", "rejected")
     template_fields: Sequence[str] = (*SOURCE_FIELDS, "properties_map", "id_property", "rejects_path",
-                                      "resume_path", "api_version", "hubspot_conn_id")
+                                      "resume_path", "state_path", "full_refresh", "api_version", "hubspot_conn_id")
     template_fields_renderers = {"sql": "sql", "records": "json", "properties_map": "json"}
     template_ext: Sequence[str] = (".sql",)
 
@@ -106,11 +127,18 @@ class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
         max_rejected: int | float = 0,
         dry_run: bool = False,
         progress_every: int = 10,
+        state_path: str | None = None,
+        full_refresh: bool | str = False,
+        on_removed: str = "ignore",
+        max_removed: int | float = DEFAULT_MAX_REMOVED,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.init_source(records=records, source_path=source_path, sql=sql, sql_conn_id=sql_conn_id,
                          file_format=file_format)
+        self.state_path = state_path
+        self.full_refresh = full_refresh
+        self.on_removed, self.max_removed = validate_removal(on_removed, max_removed)
         self.properties_map = properties_map
         self.id_property = id_property
         self.include_empty = include_empty
@@ -133,44 +161,119 @@ class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
                             self.progress_every, total)
         rejects = RejectsFile(self.rejects_path, default_rejects_name(context, self.task_id))
         runners: list[BatchRunner[list[Record]]] = []
-
-        def on_batch(batch: list[Record], outcome: BatchOutcome) -> None:
-            rejects.write(outcome.rejections)
-            counts = outcome.counts
-            progress.advance(written=counts["created"] + counts["updated"] + counts["upserted"],
-                             checked=counts["would_write"], repeated=counts["duplicates"],
-                             rejected=outcome.rejected - counts["duplicates"])
-
         doing = "Creating or updating contacts"
-        with self.failing_clearly(doing):
+        with self.failing_clearly(doing), self._change_only() as changes:
             client = self.client
+
+            def on_batch(batch: list[Record], outcome: BatchOutcome) -> None:
+                if changes:
+                    changes.settle(batch, outcome)
+                    progress.counts["unchanged"] = changes.changes.unchanged
+                rejects.write(outcome.rejections)
+                counts = outcome.counts
+                progress.advance(written=counts["created"] + counts["updated"] + counts["upserted"],
+                                 checked=counts["would_write"], repeated=counts["duplicates"],
+                                 rejected=outcome.rejected - counts["duplicates"])
+
             try:
-                outcome = client.contacts.upsert(records, id_property=self.id_property, batch_size=self.batch_size,
+                outcome = client.contacts.upsert(changes.filter(records) if changes else records,
+                                                 id_property=self.id_property, batch_size=self.batch_size,
                                                  max_concurrency=self.max_concurrency, on_batch=on_batch,
                                                  dry_run=self.validate_only, runner_hook=runners.append,
                                                  keep_rejections=False)
             except SourceError as exc:
+                if changes:
+                    changes.commit()  # keep what HubSpot accepted; removals need the whole input
                 raise self._unreadable(exc, progress, rejects) from None
             except HubSpotError as exc:
                 if not isinstance(exc, RESUMABLE_ERRORS) or not runners:
                     raise self.fail(exc, f"{doing} (after {records.count} input records)") from None
+                if changes:
+                    changes.commit()
+                    raise self._stopped_with_state(exc, progress, rejects) from None
                 raise self._stopped(exc, runners[0], rejects, progress) from None
+            try:
+                if changes:
+                    self._removals(changes, client, rejects)
+                    changes.commit()
+            except RemovalGuardError as exc:
+                assert changes is not None
+                changes.commit()  # what was written stays recorded; nothing was archived
+                raise AirflowFailException(str(exc)) from None
             finally:
                 rejects.close()
         duplicates = outcome.counts["duplicates"]
         rejected = outcome.rejected - duplicates
         result = summary(outcome, client, received=records.count, rejected=rejected,
                          rejects_path=rejects.written_path, dry_run=self.validate_only,
-                         api_version=str(client.edition))
+                         api_version=str(client.edition), **(changes.summary() if changes else {}))
         self.finish(result)
         self.log.info("%s. Summary: %s", progress.line(), result)
-        self.log_rejections(r for r in rejects.samples if r.code != DUPLICATE)
+        self.log_rejections(r for r in rejects.samples if r.code not in (DUPLICATE, REMOVED, WOULD_REMOVE))
         if duplicates:
             self.log.info("%d input records repeated a key of a later record in the same batch (the later one "
                           "was written; they are listed in the rejects file with code %s)", duplicates, DUPLICATE)
         check_max_rejected(self.max_rejected, rejected, records.count, rejects.written_path,
-                           [r for r in rejects.samples if r.code != DUPLICATE])
+                           [r for r in rejects.samples if r.code not in (DUPLICATE, REMOVED, WOULD_REMOVE)])
         return result
+
+    @contextmanager
+    def _change_only(self) -> Iterator[ChangeOnlyRun | None]:
+        """The change-only run when ``state_path`` is set (the state is open inside the block)."""
+        if not self.state_path or not str(self.state_path).strip():
+            yield None
+            return
+        id_property = "vid" if self.id_property in ID_ALIASES else self.id_property
+        key_name = id_property
+
+        def key_of(record: Record) -> str | None:
+            data = record.data if isinstance(record.data, Mapping) else {}
+            value = str(data.get(id_property) or "").strip()
+            return (value.lower() if id_property == "email" else value) or None
+
+        run = ChangeOnlyRun(str(self.state_path), scope={"object_type": "contacts", "id_property": id_property},
+                            key_of=key_of, key_name=key_name, full_refresh=_truthy(self.full_refresh),
+                            dry_run=self.validate_only)
+        with run:
+            yield run
+
+    def _removals(self, changes: ChangeOnlyRun, client: Any, rejects: RejectsFile) -> None:
+        id_property = "vid" if self.id_property in ID_ALIASES else self.id_property
+
+        def archive(batch: list[tuple[str, str | None]]) -> int:
+            ids = [object_id for _, object_id in batch if object_id]
+            unknown = [key for key, object_id in batch if not object_id]
+            if unknown:  # keys whose object id the state does not hold (v1 writes): look them up
+                if id_property == "vid":
+                    ids += unknown
+                else:
+                    ids += [str(c.get("id", c.get("vid"))) for c in
+                            client.contacts.batch_get(unknown, by=id_property, properties=[id_property])]
+            return client.contacts.archive(ids) if ids else 0
+
+        changes.removals(on_removed=self.on_removed, max_removed=self.max_removed, rejects=rejects,
+                         archive=archive)
+        if changes.counts.get("removed"):
+            self.log.info("%d contacts of the state are not in this run's input (%s); listed in %s with code %s",
+                          changes.counts["removed"],
+                          f"archived {changes.counts.get('archived', 0)}" if self.on_removed == "archive"
+                          and not self.validate_only else f"on_removed={self.on_removed!r}", rejects.path,
+                          WOULD_REMOVE if self.validate_only and self.on_removed == "archive" else REMOVED)
+
+    def _stopped_with_state(self, exc: HubSpotError, progress: Progress, rejects: RejectsFile) -> AirflowException:
+        """HubSpot stopped a change-only sync: what was written is in the state, so a re-run finishes it."""
+        rejects.close()
+        permanent = isinstance(exc, (HubSpotDailyLimitError, HubSpotAuthError))
+        what = "HubSpot's daily API limit is used up" if isinstance(exc, HubSpotDailyLimitError) else "The sync stopped"
+        message = (f"{what}: {exc}. {progress.counts['written']:,} records were written before it "
+                   f"({progress.line()}) and are saved in the state at {self.state_path}: run the task again with "
+                   "the same input to finish — only the records not yet written will be sent. ")
+        if isinstance(exc, HubSpotDailyLimitError):
+            message += "The daily limit resets at midnight in the HubSpot account's time zone."
+        elif isinstance(exc, HubSpotAuthError):
+            message += "Fix the connection's credentials first: a retry with the same ones cannot succeed."
+        self.log.error("%s", message)
+        return AirflowFailException(message) if permanent else AirflowException(message)
 
     def _check_key_column(self, columns: Sequence[str]) -> None:
         """A source with a header must have the id property's column: found before anything is sent."""
@@ -226,6 +329,11 @@ class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
             message += "Fix the connection's credentials first: a retry with the same ones cannot succeed."
         self.log.error("%s", message)
         return AirflowFailException(message) if permanent else AirflowException(message)
+
+
+def _truthy(value: Any) -> bool:
+    """A templated flag: ``True``, ``"true"``, ``"1"``, ``"yes"`` (case-insensitive) are true."""
+    return value is True or str(value).strip().lower() in ("true", "1", "yes", "on")
 
 
 def _read_so_far(runner: BatchRunner[list[Record]]) -> Iterator[Record]:
