@@ -44,8 +44,12 @@ class SyncStateError(HubSpotConfigError):
 
 
 def fingerprint(data: Mapping[str, Any]) -> bytes:
-    """A stable 64-bit hash of exactly what would be sent for one record (its mapped properties)."""
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    """A stable 64-bit hash of exactly what would be sent for one record (its mapped properties).
+
+    Property order does not matter; names and values are joined with separators that cannot occur
+    in JSON text of a name (``\\x1e`` between name and value, ``\\x1f`` between properties).
+    """
+    text = "\x1f".join([f"{name}\x1e{value}" for name, value in sorted(data.items())])
     return hashlib.blake2b(text.encode(), digest_size=8).digest()
 
 
@@ -83,6 +87,8 @@ class SyncState:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._leased = False
+        self._seen = bytearray()
+        self._top = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -98,12 +104,13 @@ class SyncState:
             db = sqlite3.connect(self._work, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA journal_mode=OFF")
             db.execute("PRAGMA synchronous=OFF")
-            db.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, fp BLOB NOT NULL, object_id TEXT)"
-                       " WITHOUT ROWID")
-            db.execute("CREATE TEMP TABLE seen (key TEXT PRIMARY KEY) WITHOUT ROWID")
+            db.execute("CREATE TABLE IF NOT EXISTS state (key TEXT NOT NULL UNIQUE, fp BLOB NOT NULL, object_id TEXT)")
             db.execute("BEGIN")
             self._db = db
             self.keys_at_start = self.count()
+            top = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM state").fetchone()[0]
+            self._top = int(top)  # rows above it were added by this run
+            self._seen = bytearray(self._top // 8 + 1)  # one bit per row of the state: 1.25 MB for 10M keys
         except BaseException:
             self.close()
             raise
@@ -141,31 +148,34 @@ class SyncState:
     def lookup(self, keys: Sequence[str]) -> dict[str, Known]:
         """What the state holds for ``keys`` (absent keys are missing), and mark them seen this run."""
         found: dict[str, Known] = {}
+        seen = self._seen
         with self._lock:
             for start in range(0, len(keys), LOOKUP_BATCH):
                 part = keys[start:start + LOOKUP_BATCH]
                 marks = ",".join("?" * len(part))
-                hits = self.db.execute(
-                    f"SELECT key, fp, object_id FROM state WHERE key IN ({marks})", part).fetchall()
-                for key, fp, object_id in hits:
+                for rowid, key, fp, object_id in self.db.execute(
+                        f"SELECT rowid, key, fp, object_id FROM state WHERE key IN ({marks})", part):
                     found[key] = Known(fp, object_id)
-                self.db.executemany("INSERT OR IGNORE INTO seen VALUES (?)", ((row[0],) for row in hits))
+                    if rowid <= self._top:  # rows added during this run are not in the bitmap
+                        seen[rowid >> 3] |= 1 << (rowid & 7)
         return found
 
     def unseen(self, page: int = 1000) -> Iterator[tuple[str, str | None]]:
-        """Keys of the state that this run's input did not contain (key order), with their object ids.
+        """Keys of the state at the start of this run that its input did not contain, with their object ids.
 
-        Read a page at a time (no cursor stays open), so keys may be forgotten while iterating.
+        Read a page at a time in row order (no cursor stays open), so keys may be forgotten meanwhile.
         """
-        after = ""
+        seen = self._seen
+        after = 0
         while True:
             with self._lock:
-                rows = self.db.execute(
-                    "SELECT key, object_id FROM state WHERE key > ? AND key NOT IN (SELECT key FROM seen) "
-                    "ORDER BY key LIMIT ?", (after, page)).fetchall()
+                rows = self.db.execute("SELECT rowid, key, object_id FROM state WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                                       (after, page)).fetchall()
             if not rows:
                 return
-            yield from rows
+            for rowid, key, object_id in rows:
+                if rowid <= self._top and not seen[rowid >> 3] & (1 << (rowid & 7)):
+                    yield key, object_id
             after = rows[-1][0]
 
     # -- writing -----------------------------------------------------------------------------
@@ -176,6 +186,7 @@ class SyncState:
             self.db.executemany(
                 "INSERT INTO state (key, fp, object_id) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
                 "fp = excluded.fp, object_id = COALESCE(excluded.object_id, state.object_id)", rows)
+        # an upsert keeps the row (and rowid) of a key already in the state, so its seen bit stays valid
 
     def forget(self, keys: Iterable[str]) -> None:
         """Drop keys (e.g. objects archived in HubSpot)."""

@@ -243,3 +243,19 @@ def test_an_unreadable_state_is_a_clear_error(emu, tmp_path):
     state.write_text("not json")
     with pytest.raises(AirflowException, match="is not a sync state"):
         _sync(_rows(1), str(state))
+
+
+def test_keys_added_by_a_run_are_never_reported_removed(tmp_path):
+    path = str(tmp_path / "s.state")
+    scope = {"x": 1}
+    with SyncState(path, scope=scope) as state:
+        state.record([(k, b"fp", None) for k in ("a", "b", "c")])
+        state.commit()
+    with SyncState(path, scope=scope) as state:
+        assert set(state.lookup(["a", "b", "c", "d"])) == {"a", "b", "c"}
+        state.record([("d", b"fp", None), ("e", b"fp", None)])  # rowids 4 and 5 share the bitmap's first byte
+        assert list(state.unseen()) == []
+        assert state.lookup(["a"]) and list(state.unseen()) == []
+    with SyncState(path, scope=scope) as state:
+        state.lookup(["a"])
+        assert [key for key, _ in state.unseen()] == ["b", "c"]
