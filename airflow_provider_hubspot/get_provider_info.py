@@ -44,6 +44,15 @@ def get_provider_info() -> dict[str, Any]:
         "operators": _modules("operators", ["contacts", "lists", "timeline"]),
         "sensors": _modules("sensors", ["lifecycle", "forms"]),
         "triggers": _modules("triggers", ["lifecycle", "forms"]),
+        # hubspot://<portal id>/<object> assets (e.g. hubspot://62515/contacts) name the same datasets as the
+        # operators' OpenLineage outputs (namespace hubspot://<portal id>, name contacts, lists/<id>, ...).
+        "asset-uris": [
+            {
+                "schemes": ["hubspot"],
+                "handler": f"{PACKAGE}.operators.lineage.sanitize_hubspot_uri",
+                "to_openlineage_converter": f"{PACKAGE}.operators.lineage.asset_to_openlineage",
+            }
+        ],
         "connection-types": [
             {
                 "connection-type": "hubspot",

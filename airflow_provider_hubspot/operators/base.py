@@ -27,6 +27,7 @@ from airflow_provider_hubspot.client.errors import (
     HubSpotValidationError,
 )
 from airflow_provider_hubspot.hooks.hubspot import HubSpotHook
+from airflow_provider_hubspot.operators.lineage import HubSpotLineageMixin, observe_columns
 from airflow_provider_hubspot.sources import (
     PropertyMapper,
     describe_source,
@@ -42,7 +43,7 @@ PERMANENT_ERRORS = (HubSpotConfigError, HubSpotAuthError, HubSpotMissingScopesEr
 SOURCE_FIELDS = ("records", "source_path", "sql", "sql_conn_id")
 
 
-class HubSpotBaseOperator(BaseOperator):
+class HubSpotBaseOperator(HubSpotLineageMixin, BaseOperator):
     """Base of the HubSpot operators.
 
     :param hubspot_conn_id: the ``hubspot`` connection to use.
@@ -98,6 +99,7 @@ class HubSpotBaseOperator(BaseOperator):
                 f"{type(self).__name__} {self.task_id}: the counts do not add up: received {result.get('received')} "
                 f"but {counts} make {accounted}. A record is unaccounted for; this is a bug in the provider — "
                 f"please report it with this log. Summary: {result}")
+        self.remember_summary(result)  # OpenLineage row counts (operators/lineage.py)
         return result
 
     def log_rejections(self, samples: Iterable[Rejection], what: str = "Rejected input record") -> None:
@@ -148,9 +150,9 @@ class SourceMixin:
         return any(value not in (None, "") for value in (self.records, self.source_path, self.sql))
 
     def source_rows(self, on_columns: Callable[[Sequence[str]], None] | None = None) -> Iterator[Any]:
-        return iter_source_rows(records=self.records, source_path=self.source_path, sql=self.sql,
-                                sql_conn_id=self.sql_conn_id, file_format=self.file_format,
-                                fetch_size=self.fetch_size, on_columns=on_columns)
+        return observe_columns(self, iter_source_rows(  # observe_columns: the OpenLineage schema facet
+            records=self.records, source_path=self.source_path, sql=self.sql, sql_conn_id=self.sql_conn_id,
+            file_format=self.file_format, fetch_size=self.fetch_size, on_columns=on_columns))
 
     def source_records(self, mapper: PropertyMapper | None = None,
                        on_columns: Callable[[Sequence[str]], None] | None = None) -> Iterator[Record]:
