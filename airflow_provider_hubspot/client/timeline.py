@@ -45,7 +45,7 @@ def _named_event(exc: HubSpotError, pending: Sequence[Record]) -> int | None:
 
 
 def _strip_index(message: str) -> str:
-    return _INDEX_RE.sub("", message).lstrip(": ")
+    return re.sub(r"(?:inputs|eventWrappers)\[\d+\]\.?", "", message).lstrip(": ")
 
 
 def _already_exists(exc: HubSpotError) -> bool:
@@ -70,7 +70,7 @@ class TimelineAPI(ApiFamily):
         """The event field naming its type in this edition."""
         if self.edition.is_v1:
             return "eventTypeId"
-        return "eventTemplateId" if self.edition.modern == "v3" else "eventTypeName"
+        return "eventTemplateId" if self.edition.timeline_version == "v3" else "eventTypeName"
 
     # -- events ----------------------------------------------------------------------------------
 
@@ -90,7 +90,7 @@ class TimelineAPI(ApiFamily):
                 return None
             if self.edition.is_v1:
                 return settled(None, 204)
-            if self.edition.modern == "v3":
+            if self.edition.timeline_version == "v3":
                 return settled(self.get_event(event.get(self.type_key, ""), str(event["id"])), 201)
             return settled(dict(event), 201)
 
@@ -102,11 +102,11 @@ class TimelineAPI(ApiFamily):
         """Get one event by its type (id / template id) and id. Retry: safe — a read."""
         if self.edition.is_v1:
             path = f"{self._v1(app_id)}/event/{event_type}/{event_id}"
-        elif self.edition.modern == "v3":
+        elif self.edition.timeline_version == "v3":
             path = f"{self.edition.timeline}/events/{event_type}/{event_id}"
         else:
-            raise HubSpotConfigError(f"HubSpot's {self.edition} timeline API has no endpoint to read one event; "
-                                     "use api_version='v3' (event templates) or 'v1' to read events back.")
+            raise HubSpotConfigError(f"HubSpot's {self.edition.timeline_version} timeline API has no endpoint to read "
+                                     "one event; use api_version='v3' (event templates) or 'v1' to read events back.")
         return self.transport.request("GET", path).body
 
     def create_events(
@@ -157,7 +157,7 @@ class TimelineAPI(ApiFamily):
                 if self.edition.is_v1:
                     self.transport.request("POST", f"{self._v1(app_id)}/event/batch",
                                            json_body={"eventWrappers": events}, idempotent=keyed)
-                elif self.edition.modern == "v3":
+                elif self.edition.timeline_version == "v3":
                     body = self.transport.request("POST", f"{self.edition.timeline}/events/batch/create",
                                                   json_body={"inputs": events}, idempotent=keyed).body or {}
                     if body.get("errors"):

@@ -52,6 +52,7 @@ from .router import (
     v3_error,
 )
 from .state import Contact, EmailTaken, EmulatorState
+from .versions import versioned
 
 BATCH_MAX = 100
 HISTORY_BATCH_MAX = 50
@@ -740,15 +741,16 @@ def search(req: Request) -> Response:
 def register(router: Router) -> None:
     r, w = (CONTACTS_READ,), (CONTACTS_WRITE,)
     for base in ("/crm/v3/objects/contacts", f"/crm/objects/{VERSION}/contacts"):
-        router.add("POST", f"{base}/batch/read", batch_read, scopes=r, write=False)
-        router.add("POST", f"{base}/batch/create", batch_create, scopes=w)
-        router.add("POST", f"{base}/batch/update", batch_update, scopes=w)
-        router.add("POST", f"{base}/batch/upsert", batch_upsert, scopes=w)
-        router.add("POST", f"{base}/batch/archive", batch_archive, scopes=w)
-        router.add("POST", f"{base}/merge", merge, scopes=w)
-        router.add("POST", f"{base}/search", search, scopes=r, rate="search", write=False)
-        router.add("GET", base, list_contacts, scopes=r)
-        router.add("POST", base, create, scopes=w)
-        router.add("GET", f"{base}/{{id}}", get_one, scopes=r)
-        router.add("PATCH", f"{base}/{{id}}", patch_one, scopes=w)
-        router.add("DELETE", f"{base}/{{id}}", delete_one, scopes=w)
+        add = versioned(router, base, "crm_objects")
+        add("POST", f"{base}/batch/read", batch_read, scopes=r, write=False)
+        add("POST", f"{base}/batch/create", batch_create, scopes=w)
+        add("POST", f"{base}/batch/update", batch_update, scopes=w)
+        add("POST", f"{base}/batch/upsert", batch_upsert, scopes=w)
+        add("POST", f"{base}/batch/archive", batch_archive, scopes=w)
+        add("POST", f"{base}/merge", merge, scopes=w)
+        add("POST", f"{base}/search", search, scopes=r, rate="search", write=False)
+        add("GET", base, list_contacts, scopes=r)
+        add("POST", base, create, scopes=w)
+        add("GET", f"{base}/{{id}}", get_one, scopes=r)
+        add("PATCH", f"{base}/{{id}}", patch_one, scopes=w)
+        add("DELETE", f"{base}/{{id}}", delete_one, scopes=w)

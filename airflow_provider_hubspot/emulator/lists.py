@@ -51,6 +51,7 @@ from .router import (
     v3_error,
 )
 from .state import Contact, ContactList, EmulatorState
+from .versions import versioned
 
 V1_MEMBERSHIP_MAX = 500
 ILS_MEMBERSHIP_MAX = 100_000
@@ -591,21 +592,22 @@ def register(router: Router) -> None:
     router.add("POST", f"{v1}/{lid}/add", v1_add, scopes=write, tags=tag)
     router.add("POST", f"{v1}/{lid}/remove", v1_remove, scopes=write, tags=tag)
     for base in ("/crm/v3/lists", f"/crm/lists/{VERSION}"):
-        router.add("GET", f"{base}/idmapping", idmapping_get, scopes=read)
-        router.add("POST", f"{base}/idmapping", idmapping_post, scopes=read, write=False)
-        router.add("POST", f"{base}/search", ils_search, scopes=read, write=False)
-        router.add("GET", f"{base}/object-type-id/{{objectTypeId}}/name/{{name}}", ils_by_name, scopes=read)
-        router.add(
+        add = versioned(router, base, "lists")
+        add("GET", f"{base}/idmapping", idmapping_get, scopes=read)
+        add("POST", f"{base}/idmapping", idmapping_post, scopes=read, write=False)
+        add("POST", f"{base}/search", ils_search, scopes=read, write=False)
+        add("GET", f"{base}/object-type-id/{{objectTypeId}}/name/{{name}}", ils_by_name, scopes=read)
+        add(
             "GET", f"{base}/records/{{objectTypeId}}/{{recordId}}/memberships", ils_record_memberships, scopes=read
         )
-        router.add("POST", base, ils_create, scopes=write)
-        router.add("GET", base, ils_get_many, scopes=read)
-        router.add("GET", f"{base}/{{listId}}", ils_get, scopes=read)
-        router.add("DELETE", f"{base}/{{listId}}", ils_delete, scopes=write)
-        router.add("PUT", f"{base}/{{listId}}/update-list-name", ils_update_name, scopes=write)
-        router.add("GET", f"{base}/{{listId}}/memberships", ils_memberships, scopes=read)
-        router.add("DELETE", f"{base}/{{listId}}/memberships", ils_clear, scopes=write)
-        router.add("GET", f"{base}/{{listId}}/memberships/join-order", ils_memberships_join_order, scopes=read)
-        router.add("PUT", f"{base}/{{listId}}/memberships/add", ils_add, scopes=write)
-        router.add("PUT", f"{base}/{{listId}}/memberships/remove", ils_remove, scopes=write)
-        router.add("PUT", f"{base}/{{listId}}/memberships/add-and-remove", ils_add_and_remove, scopes=write)
+        add("POST", base, ils_create, scopes=write)
+        add("GET", base, ils_get_many, scopes=read)
+        add("GET", f"{base}/{{listId}}", ils_get, scopes=read)
+        add("DELETE", f"{base}/{{listId}}", ils_delete, scopes=write)
+        add("PUT", f"{base}/{{listId}}/update-list-name", ils_update_name, scopes=write)
+        add("GET", f"{base}/{{listId}}/memberships", ils_memberships, scopes=read)
+        add("DELETE", f"{base}/{{listId}}/memberships", ils_clear, scopes=write)
+        add("GET", f"{base}/{{listId}}/memberships/join-order", ils_memberships_join_order, scopes=read)
+        add("PUT", f"{base}/{{listId}}/memberships/add", ils_add, scopes=write)
+        add("PUT", f"{base}/{{listId}}/memberships/remove", ils_remove, scopes=write)
+        add("PUT", f"{base}/{{listId}}/memberships/add-and-remove", ils_add_and_remove, scopes=write)

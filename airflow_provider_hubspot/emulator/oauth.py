@@ -8,8 +8,8 @@ accepted and ignored. The refresh token is not rotated. Error precedence: missin
 ``invalid_request``; unknown client id → ``invalid_client`` / ``BAD_CLIENT_ID``; wrong secret →
 ``invalid_client`` / ``BAD_CLIENT_SECRET``; unknown, revoked or foreign refresh token →
 ``invalid_grant`` / ``BAD_REFRESH_TOKEN``. All errors are 400. With the emulator's
-``token_endpoint_2026_available`` set to False the ``2026-03`` routes answer 404. These routes are
-not rate-limited and never get random faults (scripted faults still apply).
+``token_endpoint_2026_available`` set to False the date-based (``2026-03``, ``2026-09``) routes
+answer 404. These routes are not rate-limited and never get random faults (scripted faults still apply).
 """
 
 from __future__ import annotations
@@ -92,5 +92,8 @@ def register(router: Router) -> None:
     add("DELETE", "/oauth/v1/refresh-tokens/{token}", delete_refresh_token)
     add("POST", "/oauth/2026-03/token/introspect", introspect, ("oauth", "oauth_2026"))
     add("POST", "/oauth/2026-03/token/revoke", revoke, ("oauth", "oauth_2026"))
+    add("POST", "/oauth/2026-09/token", token, ("oauth", "oauth_2026"))
+    add("POST", "/oauth/2026-09/token/introspect", introspect, ("oauth", "oauth_2026"))
+    add("POST", "/oauth/2026-09/token/revoke", revoke, ("oauth", "oauth_2026"))
     add("POST", "/oauth/v3/token/introspect", introspect)
     add("POST", "/oauth/v3/token/revoke", revoke)

@@ -20,6 +20,7 @@ from typing import Any
 
 from .router import CONTACTS_READ, VERSION, Request, Response, Router, json_response, v1_error, v3_error
 from .schema import SERVER_MANAGED, PropertyDef
+from .versions import versioned
 
 SCHEMAS_READ = "crm.schemas.contacts.read"
 _CALCULATED = frozenset({"hs_object_id", "createdate", "lastmodifieddate"})
@@ -122,5 +123,6 @@ def register(router: Router) -> None:
     router.add("GET", "/properties/v1/contacts/properties", v1_all, scopes=scopes)
     router.add("GET", "/properties/v1/contacts/properties/named/{name}", v1_named, scopes=scopes)
     for base in ("/crm/v3/properties", f"/crm/properties/{VERSION}"):
-        router.add("GET", f"{base}/{{objectType}}", modern_all, scopes=scopes)
-        router.add("GET", f"{base}/{{objectType}}/{{name}}", modern_get, scopes=scopes)
+        add = versioned(router, base, "properties")
+        add("GET", f"{base}/{{objectType}}", modern_all, scopes=scopes)
+        add("GET", f"{base}/{{objectType}}/{{name}}", modern_get, scopes=scopes)

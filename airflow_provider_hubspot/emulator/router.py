@@ -245,6 +245,10 @@ class Route:
     rate: str
     write: bool
     tags: frozenset[str]
+    #: JSON schema of the request body, checked by a strict emulator (see ``bodies.py``).
+    body: dict[str, Any] | None = None
+    #: The ``{version}`` path values HubSpot publishes for this route; others answer 404 when strict.
+    versions: tuple[str, ...] | None = None
 
 
 class Router:
@@ -264,6 +268,8 @@ class Router:
         rate: str = "standard",
         write: bool | None = None,
         tags: Iterable[str] = (),
+        body: dict[str, Any] | None = None,
+        versions: Iterable[str] | None = None,
     ) -> None:
         """Register a route.
 
@@ -275,6 +281,10 @@ class Router:
         :param write: counts in ``stats["writes"]`` when it succeeds; default: any method but GET.
         :param tags: free-form markers, e.g. ``"v1_lists"`` (switched off by the sunset knob),
             ``"oauth"`` (exempt from random faults) or ``"oauth_2026"``.
+        :param body: the request body's schema (``bodies.py``), checked before the handler runs when the
+            emulator is strict.
+        :param versions: for a pattern with ``{version}``: the date versions HubSpot publishes for it
+            (``versions.py``); a strict emulator answers 404 to any other.
         """
         if auth not in {"bearer", "devkey", "none"}:
             raise ValueError(f"unknown auth kind {auth!r}")
@@ -293,6 +303,8 @@ class Router:
                 rate=rate,
                 write=(method.upper() != "GET") if write is None else write,
                 tags=frozenset(tags),
+                body=body,
+                versions=tuple(versions) if versions is not None else None,
             )
         )
 

@@ -1,10 +1,11 @@
 """The HubSpot API emulator: a stdlib ``ThreadingHTTPServer`` on loopback.
 
-Request pipeline (in this order): route look-up (404 / 405; sunset v1 list routes and a disabled
-``/oauth/2026-03/token`` answer 404) → latency (``latency_ms ± latency_jitter_ms``, slept outside
-every lock) → fault injection (scripted FIFO faults first, then random ones) → authentication
-(401 / 403) → rate limiting (429) → the route handler (under ``state.lock``) → post-response faults
-(``drop_after``, ``truncated_json``).
+Request pipeline (in this order): route look-up (404 / 405; sunset v1 list routes, a disabled
+date-based ``/oauth/<YYYY-MM>/token`` and, when strict, a version HubSpot does not publish for the
+family answer 404) → latency (``latency_ms ± latency_jitter_ms``, slept outside every lock) → fault
+injection (scripted FIFO faults first, then random ones) → authentication (401 / 403) → rate limiting
+(429) → the request body's schema, when strict (400) → the route handler (under ``state.lock``) →
+post-response faults (``drop_after``, ``truncated_json``).
 
 Emulator choices where HubSpot's behaviour is UNCERTAIN:
 
@@ -50,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from ._util import PORTAL_ID, dumps, iso_from_ms
+from .bodies import check as check_body
 from .router import ALL_SCOPES, JSON_CT, ApiError, Request, Response, Route, Router, json_response
 from .routes import build_router
 from .state import EmulatorState
@@ -331,8 +333,12 @@ class HubSpotEmulator:
     :param oauth_token_ttl: lifetime in seconds of OAuth-issued access tokens.
     :param v1_lists_sunset: answer 404 on every v1 list route (HubSpot since 2026-04-30).
     :param state_file: JSON file loaded on start (if it exists) and written on stop.
-    :param token_endpoint_2026_available: when False ``/oauth/2026-03/token`` answers 404.
+    :param token_endpoint_2026_available: when False the date-based ``/oauth/<YYYY-MM>/token`` routes answer 404.
     :param max_recorded_requests: keep at most this many entries in ``requests`` (``None``: all).
+    :param strict: as strict as HubSpot's published schemas (default): each API family is served only in
+        the date versions HubSpot publishes for it (others answer 404), and request bodies are checked
+        against the documented types and required fields (400). ``False`` serves any ``YYYY-MM`` and
+        skips the body checks, for tests of code that relies on HubSpot's leniency.
     """
 
     def __init__(
@@ -356,6 +362,7 @@ class HubSpotEmulator:
         state_file: str | None = None,
         token_endpoint_2026_available: bool = True,
         max_recorded_requests: int | None = None,
+        strict: bool = True,
     ) -> None:
         kinds = list(fault_kinds) if fault_kinds is not None else list(DEFAULT_FAULT_KINDS)
         for kind in kinds:
@@ -381,6 +388,7 @@ class HubSpotEmulator:
             "oauth_token_ttl": oauth_token_ttl,
             "v1_lists_sunset": v1_lists_sunset,
             "token_endpoint_2026_available": token_endpoint_2026_available,
+            "strict": strict,
         }
         self.rate_limit = rate_limit
         self.interval_ms = interval_ms
@@ -396,6 +404,7 @@ class HubSpotEmulator:
         self.oauth_token_ttl = oauth_token_ttl
         self.v1_lists_sunset = v1_lists_sunset
         self.token_endpoint_2026_available = token_endpoint_2026_available
+        self.strict = strict
         self.state = EmulatorState()
         self.router: Router = build_router()
         self.requests: list[RecordedRequest] = []
@@ -899,6 +908,7 @@ class HubSpotEmulator:
             route is None
             or ("v1_lists" in route.tags and self.v1_lists_sunset)
             or ("oauth_2026" in route.tags and not self.token_endpoint_2026_available)
+            or (self.strict and route.versions is not None and params.get("version") not in route.versions)
         ):
             return json_response(
                 {"status": "error", "message": "resource not found", "category": "OBJECT_NOT_FOUND"}, 404
@@ -925,6 +935,11 @@ class HubSpotEmulator:
             return limited
         with self.state.lock:
             try:
+                if self.strict and route.body is not None:
+                    schema = route.body
+                    data = req.json(required=bool(schema.get("required")) or schema.get("type") == "array")
+                    if data is not None:
+                        check_body(schema, data)
                 resp = route.handler(req)
             except ApiError as exc:
                 resp = Response(status=exc.status, data=exc.body, headers=dict(exc.headers))

@@ -30,6 +30,7 @@ import contextlib
 import uuid
 from typing import Any
 
+from . import bodies
 from ._util import PORTAL_ID, iso_from_ms, parse_timestamp_ms
 from .router import (
     TIMELINE,
@@ -44,6 +45,7 @@ from .router import (
     v3_error,
 )
 from .state import EmailTaken, EmulatorState
+from .versions import PUBLISHED
 
 V1_BATCH_MAX = 100
 MODERN_BATCH_MAX = 500
@@ -710,8 +712,8 @@ def register(router: Router) -> None:
         "DELETE", f"{v1}/event-types/{{eventTypeId}}/properties/{{propertyId}}", v1_delete_property, auth="devkey"
     )
     v3 = "/integrators/timeline/v3"
-    router.add("POST", f"{v3}/events", v3_create_event, scopes=scopes)
-    router.add("POST", f"{v3}/events/batch/create", v3_batch_events, scopes=scopes)
+    router.add("POST", f"{v3}/events", v3_create_event, scopes=scopes, body=bodies.TIMELINE_V3_EVENT)
+    router.add("POST", f"{v3}/events/batch/create", v3_batch_events, scopes=scopes, body=bodies.TIMELINE_V3_BATCH)
     router.add("GET", f"{v3}/events/{{templateId}}/{{eventId}}", v3_get_event, scopes=scopes)
     tpl = f"{v3}/{{appId:\\d+}}/event-templates"
     router.add("GET", tpl, v3_list_templates, auth="devkey")
@@ -723,5 +725,8 @@ def register(router: Router) -> None:
     router.add("PUT", f"{tpl}/{{templateId}}/tokens/{{tokenName}}", v3_update_token, auth="devkey")
     router.add("DELETE", f"{tpl}/{{templateId}}/tokens/{{tokenName}}", v3_delete_token, auth="devkey")
     dated = f"/integrators/timeline/{VERSION}"
-    router.add("POST", f"{dated}/events", dated_create_event, scopes=scopes)
-    router.add("POST", f"{dated}/events/batch", dated_batch_events, scopes=scopes)
+    versions = PUBLISHED["timeline"]  # no 2026-09
+    router.add("POST", f"{dated}/events", dated_create_event, scopes=scopes, versions=versions,
+               body=bodies.TIMELINE_OCCURRENCE)
+    router.add("POST", f"{dated}/events/batch", dated_batch_events, scopes=scopes, versions=versions,
+               body=bodies.TIMELINE_OCCURRENCE_BATCH)

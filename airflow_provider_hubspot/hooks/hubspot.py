@@ -32,7 +32,8 @@ class HubSpotHook(BaseHook):
     token over plain ``http://`` to a host other than this machine).
 
     :param hubspot_conn_id: the Airflow connection id.
-    :param api_version: overrides the connection's ``api_version`` (``2026-03``, ``v3``, ``v1``...).
+    :param api_version: overrides the connection's ``api_version`` (``2026-03``, ``2026-09``, ``v3``,
+        ``v1``); each API family uses the newest version it has that is not newer.
     """
 
     conn_name_attr = "hubspot_conn_id"
@@ -74,7 +75,9 @@ class HubSpotHook(BaseHook):
 
     @cached_property
     def client(self) -> HubSpotClient:
-        return self.client_from_connection(self.get_connection(self.hubspot_conn_id), self.api_version)
+        client = self.client_from_connection(self.get_connection(self.hubspot_conn_id), self.api_version)
+        self.log.info("%s", client.edition.describe())  # once per task: the version each API family uses
+        return client
 
     def get_conn(self) -> HubSpotClient:
         """Return the (cached) :class:`HubSpotClient` for this connection."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 from airflow_provider_hubspot._compat import Context
@@ -158,8 +159,8 @@ class HubSpotCreateTimelineEventsOperator(SourceMixin, HubSpotBaseOperator):
             if column in ("tokens", "properties") or value in (None, ""):
                 continue
             check_finite(value)
-            if column == self.object_id_column:
-                event["objectId"] = int(value) if str(value).isdigit() else value
+            if column == self.object_id_column or column == "objectId":
+                event["objectId"] = _object_id(value, edition)
             elif column in STANDARD_FIELDS:
                 event[column] = value
             elif column in TYPE_FIELDS:
@@ -173,10 +174,34 @@ class HubSpotCreateTimelineEventsOperator(SourceMixin, HubSpotBaseOperator):
             raise ValueError("an event needs the contact: an 'email', 'objectId' (or object_id_column) or 'utk'")
         if edition.is_v1:
             event.update(custom)
-        elif custom:
-            event["tokens" if edition.modern == "v3" else "properties"] = custom
+        else:  # v3 and date versions type token / property values, objectId and timestamp as strings
+            event["tokens" if edition.modern == "v3" else "properties"] = {  # required, even when empty
+                name: value if isinstance(value, str) else to_hubspot_value(value) for name, value in custom.items()}
+            if event.get("timestamp") not in (None, "") and not isinstance(event["timestamp"], str):
+                event["timestamp"] = _iso_timestamp(event["timestamp"])
         if event.get("id") in (None, ""):
             digest = hashlib.sha1(json.dumps(event, sort_keys=True, default=str).encode()).hexdigest()[:24]
             event["id"] = f"{self.id_prefix}{digest}"
         event["id"] = str(event["id"])
         return event
+
+
+def _object_id(value: Any, edition: Edition) -> str | int:
+    """A record id as HubSpot's timeline schema types it: a string in v3 and date versions (``12.0`` from a
+    CSV/SQL float becomes ``"12"``), a number in v1 (kept as given when it is not one)."""
+    text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value).strip()
+    if edition.is_v1:
+        return int(text) if text.isdigit() else value
+    return text
+
+
+def _iso_timestamp(value: Any) -> str:
+    """An epoch-milliseconds number or a datetime as the ISO-8601 string HubSpot's modern timeline APIs take."""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    else:
+        try:
+            moment = datetime.fromtimestamp(float(value) / 1000, tz=timezone.utc)
+        except (TypeError, ValueError, OverflowError, OSError):
+            raise ValueError(f"timestamp {value!r} is neither an ISO-8601 string nor epoch milliseconds") from None
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -181,7 +181,7 @@ def test_timeline_event_whose_answer_is_lost_is_created_once(hubspot_emulator, m
 def test_timeline_batch_resent_after_a_lost_answer_rejects_nothing(hubspot_emulator, make_client):
     hubspot_emulator.state.register_event_type_name("signup")
     hubspot_emulator.inject_fault("drop_after", path="/integrators/timeline/2026-03/events/batch", method="POST")
-    events = [Record(i, {"id": f"e{i}", "eventTypeName": "signup", "email": f"u{i}@example.com",
+    events = [Record(i, {"id": f"e{i}", "eventTypeName": "signup", "email": f"u{i}@example.com", "properties": {},
                          "timestamp": "2026-01-01T00:00:00Z"}) for i in range(3)]
     outcome = make_client(api_version=MODERN).timeline.create_events(events)
     assert not outcome.rejections

@@ -119,13 +119,13 @@ def test_v3_events(emu, http):
     r = http.post(url, json={"eventTemplateId": tid, "id": "s1", "email": "a@example.com", "tokens": {"plan": "pro"}})
     assert r.status_code == 201
     assert r.json()["id"] == "s1" and r.json()["tokens"] == {"plan": "pro"} and r.json()["email"] == "a@example.com"
-    assert http.post(url, json={"eventTemplateId": tid, "id": "s1", "email": "a@example.com"}).status_code == 409
-    assert http.post(url, json={"eventTemplateId": "999", "id": "s2", "email": "a@example.com"}).status_code == 404
+    assert http.post(url, json={"eventTemplateId": tid, "id": "s1", "email": "a@example.com", "tokens": {}}).status_code == 409
+    assert http.post(url, json={"eventTemplateId": "999", "id": "s2", "email": "a@example.com", "tokens": {}}).status_code == 404
     bad_token = {"eventTemplateId": tid, "id": "s3", "email": "a@example.com", "tokens": {"nope": 1}}
     assert http.post(url, json=bad_token).status_code == 400
     batch = {
         "inputs": [
-            {"eventTemplateId": tid, "id": "s1", "email": "a@example.com"},
+            {"eventTemplateId": tid, "id": "s1", "email": "a@example.com", "tokens": {}},
             {"eventTemplateId": tid, "id": "s4", "email": "b@example.com", "tokens": {"plan": "free"}},
         ]
     }
@@ -135,7 +135,7 @@ def test_v3_events(emu, http):
     assert [e["id"] for e in body["results"]] == ["s4"]
     assert body["numErrors"] == 1 and body["errors"][0]["category"] == "CONFLICT"
     r = http.post(
-        f"{url}/batch/create", json={"inputs": [{"eventTemplateId": tid, "id": "s5", "email": "c@example.com"}]}
+        f"{url}/batch/create", json={"inputs": [{"eventTemplateId": tid, "id": "s5", "email": "c@example.com", "tokens": {}}]}
     )
     assert r.status_code == 201 and r.json()["status"] == "COMPLETE"
     assert http.get(f"{url}/{tid}/s4").json()["tokens"] == {"plan": "free"}
