@@ -308,11 +308,15 @@ class ChangeFilter:
         none (such records pass through; the writer rejects them).
     :param full_refresh: pass every record on (the state is rebuilt from what HubSpot accepts).
     :param dry_run: record nothing; classify what would be sent as ``would_create`` / ``would_update``.
+    :param fingerprint_of: a record's fingerprint (default: :func:`fingerprint` of its data); a
+        constant makes "already in the state" mean unchanged (e.g. list memberships).
     """
 
-    def __init__(self, state: SyncState, key_of: Any, *, full_refresh: bool = False, dry_run: bool = False) -> None:
+    def __init__(self, state: SyncState, key_of: Any, *, full_refresh: bool = False, dry_run: bool = False,
+                 fingerprint_of: Any = None) -> None:
         self.state = state
         self.key_of = key_of
+        self.fingerprint_of = fingerprint_of or (lambda record: fingerprint(record.data))
         self.full_refresh = full_refresh
         self.dry_run = dry_run
         self.unchanged = 0
@@ -331,7 +335,7 @@ class ChangeFilter:
             known = self.state.lookup([key for _, key in keyed if key])
             for record, key in keyed:
                 if key:
-                    fp = fingerprint(record.data)
+                    fp = self.fingerprint_of(record)
                     old = known.get(key)
                     if old is not None and old.fingerprint == fp and not self.full_refresh:
                         self.unchanged += 1

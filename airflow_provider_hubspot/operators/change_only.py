@@ -21,6 +21,11 @@ class RemovalGuardError(SyncStateError):
     """More removals than ``max_removed`` allows: nothing was removed."""
 
 
+def truthy(value: Any) -> bool:
+    """A templated flag (``full_refresh``): ``True``, ``"true"``, ``"1"``, ``"yes"``, ``"on"`` are true."""
+    return value is True or str(value).strip().lower() in ("true", "1", "yes", "on")
+
+
 def validate_removal(on_removed: Any, max_removed: Any) -> tuple[str, int | float]:
     """Check ``on_removed`` and ``max_removed`` (a count >= 0, or a fraction in (0, 1))."""
     if on_removed not in ON_REMOVED:
@@ -48,14 +53,17 @@ class ChangeOnlyRun:
     :param key_name: the name of the key in removal listings (e.g. ``email``).
     :param full_refresh: send everything (the state is rebuilt from what HubSpot accepts).
     :param dry_run: write no state; classify what would be sent.
+    :param fingerprint_of: a record's fingerprint (default: a hash of its mapped properties).
     """
 
     def __init__(self, state_path: str, *, scope: Mapping[str, Any], key_of: Callable[[Record], str | None],
-                 key_name: str, full_refresh: bool = False, dry_run: bool = False) -> None:
+                 key_name: str, full_refresh: bool = False, dry_run: bool = False,
+                 fingerprint_of: Callable[[Record], bytes] | None = None) -> None:
         self.state = SyncState(state_path, scope=scope)
         self.key_name = key_name
         self.dry_run = dry_run
-        self.changes = ChangeFilter(self.state, key_of, full_refresh=full_refresh, dry_run=dry_run)
+        self.changes = ChangeFilter(self.state, key_of, full_refresh=full_refresh, dry_run=dry_run,
+                                    fingerprint_of=fingerprint_of)
         self.counts: dict[str, int] = {}
 
     def __enter__(self) -> ChangeOnlyRun:

@@ -44,6 +44,7 @@ from airflow_provider_hubspot.operators.change_only import (
     WOULD_REMOVE,
     ChangeOnlyRun,
     RemovalGuardError,
+    truthy,
     validate_removal,
 )
 from airflow_provider_hubspot.sources import PropertyMapper, SourceError
@@ -232,7 +233,7 @@ class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
             return (value.lower() if id_property == "email" else value) or None
 
         run = ChangeOnlyRun(str(self.state_path), scope={"object_type": "contacts", "id_property": id_property},
-                            key_of=key_of, key_name=key_name, full_refresh=_truthy(self.full_refresh),
+                            key_of=key_of, key_name=key_name, full_refresh=truthy(self.full_refresh),
                             dry_run=self.validate_only)
         with run:
             yield run
@@ -329,11 +330,6 @@ class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
             message += "Fix the connection's credentials first: a retry with the same ones cannot succeed."
         self.log.error("%s", message)
         return AirflowFailException(message) if permanent else AirflowException(message)
-
-
-def _truthy(value: Any) -> bool:
-    """A templated flag: ``True``, ``"true"``, ``"1"``, ``"yes"`` (case-insensitive) are true."""
-    return value is True or str(value).strip().lower() in ("true", "1", "yes", "on")
 
 
 def _read_so_far(runner: BatchRunner[list[Record]]) -> Iterator[Record]:

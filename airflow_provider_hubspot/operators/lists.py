@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from airflow_provider_hubspot._compat import Context
@@ -20,7 +21,10 @@ from airflow_provider_hubspot.operators.base import (
     default_rejects_name,
     summary,
 )
+from airflow_provider_hubspot.operators.change_only import ChangeOnlyRun, truthy
 
+#: The fingerprint of a membership: a member in the state is a member already added.
+MEMBER = b"member"
 ID_KEYS = ("vid", "record_id", "recordId", "id", "hs_object_id", "canonical-vid")
 CHUNK = 500
 
@@ -45,6 +49,9 @@ class HubSpotAddContactsToListOperator(SourceMixin, HubSpotBaseOperator):
     :param emails: contact emails.
     :param records: rows from XCom or inline; ``source_path`` / ``sql`` + ``sql_conn_id``: streamed rows.
     :param rejects_path: JSON Lines file for members that were not found (default: a temp file).
+    :param state_path: remember the members this task added (local path or object-storage URI) and
+        do not send them again on later runs (counted ``unchanged``); see "Change-only syncs".
+    :param full_refresh: with ``state_path``: send every member again and rebuild the state.
     :param max_rejected: members not found tolerated before the task fails (count or fraction);
         ``None`` (default) only reports them.
     :param hubspot_conn_id: the ``hubspot`` connection.
@@ -52,8 +59,9 @@ class HubSpotAddContactsToListOperator(SourceMixin, HubSpotBaseOperator):
     """
 
     required_params = ("list_id",)
-    outcome_keys = ("added", "already_members", "duplicates", "not_found", "invalid")
+    outcome_keys = ("added", "already_members", "duplicates", "unchanged", "not_found", "invalid")
     template_fields: Sequence[str] = ("list_id", "vids", "record_ids", "emails", *SOURCE_FIELDS, "rejects_path",
+                                      "state_path", "full_refresh",
                                       "api_version", "hubspot_conn_id")
     template_fields_renderers = {"sql": "sql", "records": "json"}
 
@@ -71,9 +79,13 @@ class HubSpotAddContactsToListOperator(SourceMixin, HubSpotBaseOperator):
         file_format: str | None = None,
         rejects_path: str | None = None,
         max_rejected: int | float | None = None,
+        state_path: str | None = None,
+        full_refresh: bool | str = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.state_path = state_path
+        self.full_refresh = full_refresh
         self.list_id = list_id
         self.vids = vids
         self.record_ids = record_ids
@@ -112,17 +124,23 @@ class HubSpotAddContactsToListOperator(SourceMixin, HubSpotBaseOperator):
         members = Counted(self._members())
         outcome = BatchOutcome(keep_rejections=False)  # members not found are streamed to the rejects file
         progress = Progress(self.log, "Members", every=10)
-        try:
-            with self.failing_clearly(f"{doing} (after {members.count} members)"):
-                for chunk in chunked(members, CHUNK):
+        with self.failing_clearly(f"{doing} (after {members.count} members)"), self._change_only(list_id) as changes:
+            try:
+                for chunk in chunked(changes.filter(members) if changes else members, CHUNK):
                     part = self._add_chunk(client, list_id, chunk)
+                    if changes:
+                        changes.settle(chunk, part)
+                        progress.counts["unchanged"] = changes.changes.unchanged
                     rejects.write(part.rejections)
                     outcome.merge(part)
                     progress.advance(**{name: part.counts[name] for name in self.outcome_keys})
-        finally:
-            rejects.close()
+            finally:
+                rejects.close()
+                if changes:
+                    changes.commit()  # what was added is recorded, also when the run stops part-way
         result = summary(outcome, client, list_id=list_id, received=members.count,
-                         rejects_path=rejects.written_path, api_version=str(client.edition))
+                         rejects_path=rejects.written_path, api_version=str(client.edition),
+                         **(changes.summary() if changes else {}))
         self.finish(result)
         self.log.info("List %s: %s", list_id, result)
         self.log_rejections(rejects.samples, "Member")
@@ -130,6 +148,23 @@ class HubSpotAddContactsToListOperator(SourceMixin, HubSpotBaseOperator):
             check_max_rejected(self.max_rejected, outcome.rejected, members.count, rejects.written_path,
                                rejects.samples)
         return result
+
+    @contextmanager
+    def _change_only(self, list_id: str) -> Iterator[ChangeOnlyRun | None]:
+        """With ``state_path``: members added by earlier runs are not sent again (counted ``unchanged``)."""
+        if not self.state_path or not str(self.state_path).strip():
+            yield None
+            return
+
+        def key_of(record: Record) -> str | None:
+            kind, value = _identify(record.data)
+            return None if kind == "invalid" else f"{kind}:{value.lower() if kind == 'email' else value}"
+
+        run = ChangeOnlyRun(str(self.state_path), scope={"object_type": "list_members", "list_id": list_id},
+                            key_of=key_of, key_name="member", full_refresh=truthy(self.full_refresh),
+                            fingerprint_of=lambda record: MEMBER)
+        with run:
+            yield run
 
     def _add_chunk(self, client: Any, list_id: str, chunk: list[Record]) -> BatchOutcome:
         """Add one chunk of members; every member ends in exactly one of :attr:`outcome_keys`."""

@@ -259,3 +259,23 @@ def test_keys_added_by_a_run_are_never_reported_removed(tmp_path):
     with SyncState(path, scope=scope) as state:
         state.lookup(["a"])
         assert [key for key, _ in state.unseen()] == ["b", "c"]
+
+
+def test_list_adds_with_a_state_send_only_new_members(emu, tmp_path):
+    from airflow_provider_hubspot.operators.lists import HubSpotAddContactsToListOperator
+
+    vids = [emu.state.add_contact({"email": f"m{i}@example.com"}) for i in range(300)]
+    list_id = emu.state.create_list("Members")[1]
+    state = str(tmp_path / "list.state")
+
+    def add(members: list[Any]) -> dict[str, Any]:
+        op = HubSpotAddContactsToListOperator(task_id="t", list_id=list_id, records=members, state_path=state)
+        return op.execute(CONTEXT)
+
+    assert add(vids[:200] + ["ghost@example.com"])["added"] == 200
+    mark = len(emu.requests)
+    second = add(vids + ["ghost@example.com"])
+    sent = [i for r in emu.requests[mark:] if r.path.endswith("/memberships/add") for i in r.json]
+    assert sorted(sent) == sorted(str(v) for v in vids[200:]), "only members not added before are sent"
+    assert (second["added"], second["unchanged"], second["not_found"], second["received"]) == (100, 200, 1, 301)
+    assert sorted(emu.state.list_members(list_id)) == sorted(vids)
