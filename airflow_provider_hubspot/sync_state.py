@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -325,6 +326,8 @@ class ChangeFilter:
         self.recorded = 0
         #: records passed on and not yet settled: input index -> (key, fingerprint, key was known)
         self._pending: dict[int, tuple[str, bytes, bool]] = {}
+        #: keys of the records passed on and not yet settled, with their number
+        self._in_flight: Counter[str] = Counter()
         self._lock = threading.Lock()
 
     def __call__(self, records: Iterable[Any]) -> Iterator[Any]:
@@ -337,11 +340,16 @@ class ChangeFilter:
                 if key:
                     fp = self.fingerprint_of(record)
                     old = known.get(key)
-                    if old is not None and old.fingerprint == fp and not self.full_refresh:
-                        self.unchanged += 1
-                        continue
                     with self._lock:
+                        # A key repeated in this run whose earlier record is still on its way to HubSpot:
+                        # HubSpot will hold that record's values, not the state's, so this one is sent
+                        # too (the last record of a key wins, as without a state).
+                        if (old is not None and old.fingerprint == fp and not self.full_refresh
+                                and not self._in_flight[key]):
+                            self.unchanged += 1
+                            continue
                         self._pending[record.index] = (key, fp, old is not None)
+                        self._in_flight[key] += 1
                 yield record
 
     def settle(self, batch: Sequence[Any], outcome: Any) -> None:
@@ -350,18 +358,21 @@ class ChangeFilter:
         ids: Mapping[int, str] = getattr(outcome, "ids", {}) or {}
         rows = []
         with self._lock:
-            for index in rejected:
-                self._pending.pop(index, None)
-            for record in batch:
-                entry = self._pending.pop(record.index, None)
-                if entry is None or record.index in rejected:
+            for index in (*rejected, *(record.index for record in batch)):
+                entry = self._pending.pop(index, None)
+                if entry is None:
                     continue
                 key, fp, existed = entry
+                self._in_flight[key] -= 1
+                if not self._in_flight[key]:
+                    del self._in_flight[key]
+                if index in rejected:
+                    continue
                 if existed:
                     self.would_update += 1
                 else:
                     self.would_create += 1
-                rows.append((key, fp, ids.get(record.index)))
+                rows.append((key, fp, ids.get(index)))
         if not self.dry_run and rows:
             self.state.record(rows)
             self.recorded += len(rows)

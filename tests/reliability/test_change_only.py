@@ -279,3 +279,24 @@ def test_list_adds_with_a_state_send_only_new_members(emu, tmp_path):
     assert sorted(sent) == sorted(str(v) for v in vids[200:]), "only members not added before are sent"
     assert (second["added"], second["unchanged"], second["not_found"], second["received"]) == (100, 200, 1, 301)
     assert sorted(emu.state.list_members(list_id)) == sorted(vids)
+
+
+def test_a_key_repeated_in_one_run_keeps_last_wins_with_a_state(emu, tmp_path):
+    """The earlier record of a repeated key is sent when it changed; the later one must then be sent
+    too, even though it equals the state, or HubSpot would keep the earlier value."""
+    state = str(tmp_path / "s.state")
+    rows = _rows(1200)
+    _sync(rows, state, batch_size=100)
+    rows[1100] = {"email": "c5@example.com", "firstname": "C5"}  # c5 again later, with its stored value
+    rows[5] = {"email": "c5@example.com", "firstname": "C5-changed-then-back"}
+    mark = len(emu.requests)
+    result = _sync(rows, state, batch_size=100)
+    assert emu.state.contact_by_email("c5@example.com")["properties"]["firstname"] == "C5", "the last record wins"
+    # both c5 records are sent (in one batch, where the later one wins); c1100 left the input
+    assert _sent_emails(emu, mark) == ["c5@example.com"]
+    assert (result["received"], result["updated"], result["duplicates"], result["removed"]) == (1200, 1, 1, 1)
+    mark = len(emu.requests)
+    again = _sync(rows, state, batch_size=100)
+    assert _sent_emails(emu, mark) == ["c5@example.com"], "repeated keys stay last-wins"
+    assert emu.state.contact_by_email("c5@example.com")["properties"]["firstname"] == "C5"
+    assert again["unchanged"] == 1198
