@@ -17,7 +17,8 @@ Connections:
   * ``crm_db``: a database connection readable by common-sql (the demo uses SQLite).
 
 Params: ``list_id`` (a static list's id), ``event_type`` (timeline event type name for the
-2026-03 API), ``summary_path`` (optional file the summary is also written to).
+2026-03 API), ``summary_path`` (optional file the summary is also written to), ``state_path``
+(optional: with it, ``upsert_contacts`` sends only the rows that changed since its last run).
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ with DAG(
         "event_type": Param("customer_synced", type="string", description="Timeline event type name"),
         # Optional params are nullable, so the trigger form accepts them empty.
         "summary_path": Param(None, type=["null", "string"], description="Also write the summary JSON here (optional)"),
+        "state_path": Param(None, type=["null", "string"],
+                            description="Change-only: where upsert_contacts keeps what it sent (optional)"),
     },
     doc_md=__doc__,
 ) as dag:
@@ -68,6 +71,7 @@ with DAG(
         max_rejected=0.05,  # tolerate up to 5 % bad rows; they are all in the rejects file
         rejects_path="{{ var.value.get('hubspot_rejects_dir', '/tmp/hubspot-rejects') }}"
                      "/{{ run_id | replace(':', '_') }}.jsonl",
+        state_path="{{ params.state_path or '' }}",  # empty: every run sends every row
     )
 
     add_new_to_list = HubSpotAddContactsToListOperator(

@@ -466,8 +466,9 @@ def check_sync(summary: dict[str, Any], emulator: HubSpotEmulator, ids: dict[str
     rejects = _read_jsonl(upsert.get("rejects_path"))
     _check(checks, "rejected = rejects-file lines (not counting repeated e-mails)", upsert["rejected"],
            sum(1 for r in rejects if r.get("code") != DUPLICATE_CODE))
-    _check(checks, "records read = created + updated + rejected + repeated in a batch", upsert["received"],
-           upsert["created"] + upsert["updated"] + upsert["rejected"] + upsert["duplicates"])
+    _check(checks, "records read = created + updated + rejected + repeated in a batch + unchanged", upsert["received"],
+           upsert["created"] + upsert["updated"] + upsert["rejected"] + upsert["duplicates"]
+           + upsert.get("unchanged", 0))
     _check(checks, "list members = list size in HubSpot", listed["added"] + listed["already_members"],
            len(state.list_members(ids["list_id"])))
     _check(checks, "list rows = added + already there + repeated + not found + invalid", listed["received"],
@@ -483,6 +484,49 @@ def check_sync(summary: dict[str, Any], emulator: HubSpotEmulator, ids: dict[str
         _check(checks, "list members = recent valid e-mails in the database", listed["added"],
                db["recent_valid_emails"])
         _check(checks, "merges = known duplicate pairs", merges["merged"], db["duplicate_pairs"])
+    return checks
+
+
+#: Every this many customers, one changes between the two contact syncs (about 1 %).
+CHANGE_EVERY = 100
+UPSERT_PATH = "/contacts/batch/upsert"
+_SUMMARY_LINE = re.compile(r"Summary: (\{[^{}]*\})")
+
+
+def change_rows(path: str, *, every: int) -> dict[str, str]:
+    """Move every ``every``-th customer with a valid e-mail used by no other row to another city;
+    return ``{email: new city}``."""
+    with sqlite3.connect(path) as db:
+        rows = db.execute(
+            "SELECT id, email, city FROM customers c WHERE id % ? = 7 AND (SELECT COUNT(*) FROM customers o "
+            "WHERE lower(o.email) = lower(c.email)) = 1 AND email NOT IN (SELECT duplicate_email FROM "
+            "known_duplicates) AND email NOT IN (SELECT primary_email FROM known_duplicates)", (every,)).fetchall()
+        changed = {email: f"{city} (moved)" for _, email, city in rows if is_valid_email(email)}
+        db.executemany("UPDATE customers SET city = ? WHERE email = ?", [(c, e) for e, c in changed.items()])
+    db.close()
+    return changed
+
+
+def _logged_summary(log_path: Path) -> dict[str, Any]:
+    """The summary dict an operator logged (``... Summary: {...}``) in an ``airflow tasks test`` log."""
+    import ast
+
+    matches = _SUMMARY_LINE.findall(log_path.read_text(encoding="utf-8", errors="replace"))
+    if not matches:
+        raise DemoError(f"no summary line in {log_path}")
+    return dict(ast.literal_eval(matches[-1]))
+
+
+def check_rerun(rerun: dict[str, Any], emulator: HubSpotEmulator, changed: dict[str, str],
+                db: dict[str, Any]) -> list[dict[str, Any]]:
+    """Compare the change-only re-run with the emulator: the changed rows are in HubSpot, the rest was skipped."""
+    checks: list[dict[str, Any]] = []
+    moved = sum(1 for email, city in changed.items()
+                if ((emulator.state.contact_by_email(email) or {}).get("properties") or {}).get("city") == city)
+    _check(checks, "re-run: changed rows now in HubSpot", len(changed), moved)
+    _check(checks, "re-run: records read = database rows", rerun["received"], db["rows"])
+    sent = sum(rerun[k] for k in ("created", "updated", "duplicates", "rejected"))
+    _check(checks, "re-run: records sent + unchanged = records read", sent + rerun["unchanged"], rerun["received"])
     return checks
 
 
@@ -585,7 +629,9 @@ def run_demo(
                         verbose=verbose, timeout=timeout, echo=echo)
 
         sync_path = work / "sync-summary.json"
-        sync_conf = {"list_id": str(ids["list_id"]), "event_type": EVENT_TYPE, "summary_path": str(sync_path)}
+        state_path = work / "contacts.state"
+        sync_conf = {"list_id": str(ids["list_id"]), "event_type": EVENT_TYPE, "summary_path": str(sync_path),
+                     "state_path": str(state_path)}
         echo(f"\n$ airflow dags test {SYNC_DAG} -c '{json.dumps(sync_conf)}'")
         with _phase(timings, SYNC_DAG):
             run_airflow(["dags", "test", SYNC_DAG, "-c", json.dumps(sync_conf)], env,
@@ -594,6 +640,20 @@ def run_demo(
             raise DemoError(f"{SYNC_DAG} succeeded but wrote no summary at {sync_path}")
         sync = json.loads(sync_path.read_text(encoding="utf-8"))
         sync_checks = check_sync(sync, emu, ids, db)
+
+        changed = change_rows(db["path"], every=CHANGE_EVERY)
+        echo(f"\nChanged the city of {len(changed)} customers (about 1 %) in the database; the contact sync runs again "
+             "with the same state_path, so it sends only what changed:")
+        rerun_params = {"state_path": str(state_path)}
+        echo(f"$ airflow tasks test {SYNC_DAG} upsert_contacts -t '{json.dumps(rerun_params)}'")
+        mark = len(emu.requests)
+        rerun_log = work / "logs" / f"{SYNC_DAG}-rerun.log"
+        with _phase(timings, "change-only rerun"):
+            run_airflow(["tasks", "test", SYNC_DAG, "upsert_contacts", "-t", json.dumps(rerun_params)], env,
+                        rerun_log, label="rerun", verbose=verbose, timeout=timeout, echo=echo)
+        rerun = _logged_summary(rerun_log)
+        rerun["write_requests"] = sum(1 for r in emu.requests[mark:] if r.path.endswith(UPSERT_PATH))
+        sync_checks += check_rerun(rerun, emu, changed, db)
 
         leads_path = work / "leads-summary.json"
         leads_conf = {"form_id": FORM_ID, "min_customers": customers, "summary_path": str(leads_path)}
@@ -623,6 +683,7 @@ def run_demo(
             "database": db,
             "portal": ids,
             "sync": sync,
+            "rerun": {**rerun, "changed_rows": len(changed)},
             "leads": leads,
             "sensor_pokes": pokes,
             "emulator": {"contacts": state.count_contacts(), "list_size": len(state.list_members(ids["list_id"])),
@@ -647,7 +708,7 @@ def run_demo(
 
 def format_report(result: dict[str, Any]) -> str:
     """The human summary printed at the end of the demo."""
-    sync, leads, emu = result["sync"], result["leads"], result["emulator"]
+    sync, leads, emu, rr = result["sync"], result["leads"], result["emulator"], result["rerun"]
     up, lst, mrg, ev = (sync[k] for k in ("upsert_contacts", "add_new_to_list", "merge_duplicates", "log_sync_events"))
     repeated = up["duplicates"]
     resent = up.get("batches_resent", 0)
@@ -663,6 +724,8 @@ def format_report(result: dict[str, Any]) -> str:
         f"  records read        {up['received']:>6,}   rows of customers in {result['database']['path']}",
         f"  contacts created    {up['created']:>6,}",
         f"  contacts updated    {up['updated']:>6,}   (an e-mail seen again in a later batch)",
+        *([f"  unchanged           {up['unchanged']:>6,}   (an e-mail seen again with the same values: not sent twice)"]
+          if up.get("unchanged") else []),
         f"  repeated e-mails    {repeated:>6,}   (twice in one batch: the last row wins; code DUPLICATE_KEY)",
         f"  rejected            {up['rejected']:>6,}   (HubSpot's reason for each in the rejects file)",
     ]
@@ -677,6 +740,14 @@ def format_report(result: dict[str, Any]) -> str:
         f"  timeline events     {ev['created']:>6,}   ({ev['rejected']} rejected: rows whose e-mail HubSpot refused)",
         *([f"  their rejects file  {ev['rejects_path']}"] if ev.get("rejects_path") else []),
         f"  contacts in HubSpot {emu['contacts']:>6,}   (after the merges and the new leads)",
+        "",
+        f"upsert_contacts again, change-only (state_path; {rr['changed_rows']} rows changed in the database)",
+        f"  requests            {rr['write_requests']:>6,}   write requests (the first run needed {up['requests']}): "
+        f"{rr['write_requests'] - rr.get('batches_resent', 0)} batches + {rr.get('batches_resent', 0)} resent",
+        f"  unchanged           {rr['unchanged']:>6,}   (same as last time: not sent)",
+        f"  updated             {rr['updated']:>6,}   (the changed rows, and earlier rows of an e-mail repeated in the "
+        "table, sent again so the last row still wins)",
+        f"  rejected again      {rr['rejected']:>6,}   (a refused row is not remembered: fix it and it goes through)",
         "",
         "hubspot_wait_for_leads",
         f"  wait_for_customers  saw {leads['new_customers']} new customers after "
@@ -693,7 +764,8 @@ def format_report(result: dict[str, Any]) -> str:
         lines.append(f"  MISMATCH {c['name']}: the DAG reported {c['reported']!r}, HubSpot holds {c['emulator']!r}")
     t = result["timings"]
     lines.append(f"Wall time {result['wall_time']:.0f} s (database {t.get('database', 0):.0f} s, airflow db migrate "
-                 f"{t.get('airflow db migrate', 0):.0f} s, {SYNC_DAG} {t.get(SYNC_DAG, 0):.0f} s, "
+                 f"{t.get('airflow db migrate', 0):.0f} s, {SYNC_DAG} {t.get(SYNC_DAG, 0):.0f} s, change-only "
+                 f"re-run {t.get('change-only rerun', 0):.0f} s, "
                  f"{LEADS_DAG} {t.get(LEADS_DAG, 0):.0f} s).")
     lines.append(f"Files (database, summaries, rejects, full logs): {result['workdir']}")
     lines.append("Next: point the same DAGs at your own portal — see README.md, 'Connect to your HubSpot portal'.")
