@@ -34,6 +34,11 @@ except ImportError:  # Airflow 2.11
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+try:  # Airflow 3: triggers of asset watchers (event-driven scheduling)
+    from airflow.triggers.base import BaseEventTrigger
+except ImportError:  # Airflow 2.11: no event-driven scheduling
+    BaseEventTrigger = None  # type: ignore[assignment,misc,unused-ignore]
+
 
 def mask_secret_locally(secret: str) -> None:
     """Register a secret with this process's masker only (safe inside the triggerer's event loop)."""
@@ -68,6 +73,7 @@ __all__ = [
     "AIRFLOW_V3",
     "AirflowException",
     "AirflowFailException",
+    "BaseEventTrigger",
     "BaseHook",
     "BaseOperator",
     "BaseSensorOperator",

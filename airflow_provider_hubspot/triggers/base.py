@@ -15,8 +15,8 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 from airflow_provider_hubspot._compat import BaseTrigger, TriggerEvent, aget_connection, mask_secret_locally
 from airflow_provider_hubspot.client import HubSpotClient, HubSpotError
@@ -101,7 +101,14 @@ class HubSpotPollingTrigger(BaseTrigger):
                   "poke_interval": self.poke_interval, **self.check_kwargs()}
         return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
+    @contextlib.asynccontextmanager
+    async def polling_client(self) -> AsyncIterator[_ClientLease]:
+        """The client of one trigger run, built from the connection resolved without blocking the event loop.
+
+        Its waits (retry backoff, ``Retry-After``, pacing) and its requests stop when the run ends; the
+        client is closed once no check thread uses it any more. Raises :class:`HubSpotConfigError` for a
+        connection that cannot make a client.
+        """
         from airflow_provider_hubspot.hooks.hubspot import HubSpotHook
 
         cancelled = threading.Event()
@@ -110,13 +117,8 @@ class HubSpotPollingTrigger(BaseTrigger):
             if cancelled.wait(max(seconds, 0.0)):
                 raise TriggerCancelledError("the trigger was cancelled while the check waited")
 
-        try:
-            conn = await aget_connection(self.hubspot_conn_id)
-            client = HubSpotHook.client_from_connection(conn, self.api_version, mask=mask_secret_locally,
-                                                        sleep=sleep)
-        except HubSpotConfigError as exc:
-            yield TriggerEvent({"status": "error", "message": str(exc)})
-            return
+        conn = await aget_connection(self.hubspot_conn_id)
+        client = HubSpotHook.client_from_connection(conn, self.api_version, mask=mask_secret_locally, sleep=sleep)
         lease = _ClientLease(client, cancelled)
 
         def stop_if_cancelled(response: Any, *args: Any, **kwargs: Any) -> None:  # between requests
@@ -125,6 +127,18 @@ class HubSpotPollingTrigger(BaseTrigger):
                 raise TriggerCancelledError("the trigger was cancelled; no further request is sent")
 
         client.transport.session.hooks["response"].append(stop_if_cancelled)
+        try:
+            yield lease
+        finally:
+            lease.close_when_idle()  # a check still running closes the client when it ends
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        try:
+            session = self.polling_client()
+            lease = await session.__aenter__()
+        except HubSpotConfigError as exc:
+            yield TriggerEvent({"status": "error", "message": str(exc)})
+            return
         polls = 0
         last_logged = _monotonic()
         try:
@@ -147,42 +161,49 @@ class HubSpotPollingTrigger(BaseTrigger):
                     last_logged = now
                 await asyncio.sleep(self.poke_interval)
         finally:
-            lease.close_when_idle()  # a check still running closes the client when it ends
+            await session.__aexit__(None, None, None)
 
     async def _check_in_thread(self, lease: _ClientLease) -> tuple[bool, Any]:
-        """Run :meth:`check` in its own thread; the thread outlives a cancellation only until the
-        request in flight returns."""
-        loop = asyncio.get_running_loop()
-        result: asyncio.Future[tuple[bool, Any]] = loop.create_future()
+        """Run :meth:`check` in its own thread (see :func:`run_in_thread`)."""
+        return await run_in_thread(lease, self.check, name=f"hubspot-trigger-{type(self).__name__}")
 
-        def deliver(outcome: tuple[bool, Any] | None, error: BaseException | None) -> None:
-            if result.done():  # the run was cancelled meanwhile
-                return
-            if error is not None:
-                result.set_exception(error)
-            else:
-                assert outcome is not None
-                result.set_result(outcome)
 
-        def work() -> None:
-            outcome: tuple[bool, Any] | None = None
-            error: BaseException | None = None
-            try:
-                outcome = self.check(lease.client)
-            except BaseException as exc:  # handed to the event loop (or dropped when cancelled)
-                error = exc
-            finally:
-                lease.release()
-            if lease.cancelled.is_set():
-                return
-            with contextlib.suppress(RuntimeError):  # a closed event loop: nobody waits for this result
-                loop.call_soon_threadsafe(deliver, outcome, error)
+T = TypeVar("T")
 
-        lease.acquire()
-        thread = threading.Thread(target=work, name=f"hubspot-trigger-{type(self).__name__}", daemon=True)
+
+async def run_in_thread(lease: _ClientLease, work: Callable[[HubSpotClient], T], *, name: str) -> T:
+    """Run ``work(client)`` in its own thread; the thread outlives a cancellation only until the request in
+    flight returns (the lease's cancellation stops its next request and its waits)."""
+    loop = asyncio.get_running_loop()
+    result: asyncio.Future[T] = loop.create_future()
+
+    def deliver(outcome: Any, error: BaseException | None) -> None:
+        if result.done():  # the run was cancelled meanwhile
+            return
+        if error is not None:
+            result.set_exception(error)
+        else:
+            result.set_result(outcome)
+
+    def target() -> None:
+        outcome: Any = None
+        error: BaseException | None = None
         try:
-            thread.start()
-        except BaseException:
+            outcome = work(lease.client)
+        except BaseException as exc:  # handed to the event loop (or dropped when cancelled)
+            error = exc
+        finally:
             lease.release()
-            raise
-        return await result
+        if lease.cancelled.is_set():
+            return
+        with contextlib.suppress(RuntimeError):  # a closed event loop: nobody waits for this result
+            loop.call_soon_threadsafe(deliver, outcome, error)
+
+    lease.acquire()
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    try:
+        thread.start()
+    except BaseException:
+        lease.release()
+        raise
+    return await result
