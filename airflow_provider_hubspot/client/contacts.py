@@ -467,11 +467,13 @@ class ContactsAPI(ApiFamily):
         while pending:
             by_email = id_property == "email"
             if id_property == "vid":
-                inputs = [{"id": str(r.data["vid"]), "properties": _without(r.data, "vid")} for r in pending]
+                inputs = [{"id": str(r.data["vid"]), "properties": _without(r.data, "vid"),
+                           "objectWriteTraceId": _trace(r)} for r in pending]
                 path = f"{self._crm}/batch/update"
             else:
                 inputs = [{"id": str(r.data[id_property]), "idProperty": id_property,
-                           "properties": r.data if by_email else _without(r.data, id_property)}
+                           "properties": r.data if by_email else _without(r.data, id_property),
+                           "objectWriteTraceId": _trace(r)}
                           for r in pending]
                 path = f"{self._crm}/batch/upsert"
             try:
@@ -656,7 +658,11 @@ def _count_modern_results(
     body: dict[str, Any], pending: Sequence[Record], id_property: str, outcome: BatchOutcome,
     *, created_since_ms: int | None = None,
 ) -> None:
-    """Count created/updated from ``results`` and reject the inputs named in 207 ``errors``.
+    """Count created/updated from ``results`` and reject the inputs named in ``errors``.
+
+    The same for every version: a 207 Multi-Status (v3, 2026-03) and a 200 with ``errors`` /
+    ``numErrors`` (2026-09) are read alike. An error names its input by the ``objectWriteTraceId`` each
+    input carries (the record's index), else by the id value in its ``context``.
 
     :param created_since_ms: set when the batch was resent after an attempt whose answer was lost:
         a result HubSpot calls not new but created at or after this moment (HubSpot's clock) was
@@ -664,12 +670,17 @@ def _count_modern_results(
     """
     failed: set[int] = set()
     keys = {_key(r, id_property): i for i, r in enumerate(pending)}
+    traces = {_trace(r): i for i, r in enumerate(pending)}
     for error in body.get("errors") or []:
         context = error.get("context") or {}
-        ids = [str(v) for values in context.values() if isinstance(values, list) for v in values]
-        for value in ids:
-            position = keys.get(value.lower() if id_property == "email" else value)
-            if position is not None and position not in failed:
+        traced = [str(v) for v in context.get("objectWriteTraceId") or [] if str(v) in traces]
+        if traced:
+            positions = [traces[v] for v in traced]
+        else:
+            ids = [str(v) for values in context.values() if isinstance(values, list) for v in values]
+            positions = [keys[k] for k in (v.lower() if id_property == "email" else v for v in ids) if k in keys]
+        for position in positions:
+            if position not in failed:
                 failed.add(position)
                 outcome.reject(pending[position], str(error.get("message") or "rejected by HubSpot"),
                                error.get("category"))
@@ -680,9 +691,9 @@ def _count_modern_results(
         )
     results = body.get("results") or []
     for item in results:
-        position = keys.get(_result_key(item, id_property))
-        if position is not None and item.get("id") is not None:
-            outcome.ids[pending[position].index] = str(item["id"])
+        found = traces.get(str(item.get("objectWriteTraceId")), keys.get(_result_key(item, id_property)))
+        if found is not None and item.get("id") is not None:
+            outcome.ids[pending[found].index] = str(item["id"])
         if id_property == "vid":
             outcome.count("updated")
         elif item.get("new") or _created_since(item, created_since_ms):
@@ -692,10 +703,17 @@ def _count_modern_results(
     missing = len(pending) - len(failed) - len(results)
     if missing > 0:  # never let a record vanish: name the ones HubSpot did not answer for
         answered = {_result_key(item, id_property) for item in results}
-        unanswered = [r for i, r in enumerate(pending) if i not in failed and _key(r, id_property) not in answered]
+        answered_traces = {str(item["objectWriteTraceId"]) for item in results if item.get("objectWriteTraceId")}
+        unanswered = [r for i, r in enumerate(pending) if i not in failed and _key(r, id_property) not in answered
+                      and _trace(r) not in answered_traces]
         for record in unanswered[:missing] if len(unanswered) >= missing else unanswered:
             outcome.reject(record, "HubSpot accepted the batch but returned no result for this record",
                            "NO_RESULT")
+
+
+def _trace(record: Record) -> str:
+    """The ``objectWriteTraceId`` of a record's batch input: its input index, unique within the run."""
+    return str(record.index)
 
 
 def _created_since(item: dict[str, Any], since_ms: int | None) -> bool:

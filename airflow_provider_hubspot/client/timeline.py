@@ -158,10 +158,12 @@ class TimelineAPI(ApiFamily):
                     self.transport.request("POST", f"{self._v1(app_id)}/event/batch",
                                            json_body={"eventWrappers": events}, idempotent=keyed)
                 elif self.edition.timeline_version == "v3":
-                    body = self.transport.request("POST", f"{self.edition.timeline}/events/batch/create",
-                                                  json_body={"inputs": events}, idempotent=keyed).body or {}
-                    if body.get("errors"):
-                        self._one_by_one(pending, app_id, outcome)
+                    response = self.transport.request("POST", f"{self.edition.timeline}/events/batch/create",
+                                                      json_body={"inputs": events}, idempotent=keyed)
+                    body = response.body or {}
+                    if body.get("errors"):  # 207: the others were created
+                        self._settle_partial(pending, body, app_id, outcome,
+                                             lost_attempt=response.lost_attempt_age is not None)
                         return
                 else:
                     self.transport.request("POST", f"{self.edition.timeline}/events/batch",
@@ -178,6 +180,35 @@ class TimelineAPI(ApiFamily):
                 continue
             outcome.count("created", len(pending))
             return
+
+    def _settle_partial(self, batch: Sequence[Record], body: dict[str, Any], app_id: str | int | None,
+                        outcome: BatchOutcome, *, lost_attempt: bool = False) -> None:
+        """A v3 batch that partly failed: its ``results`` were created; each event an error names by its id is
+        ``already_existed`` (a used id; ``created`` when the batch was resent after an attempt whose answer
+        was lost, which created it) or rejected with HubSpot's reason; events neither answers for are
+        settled one by one."""
+        created = {str(item.get("id")) for item in body.get("results") or [] if item.get("id") is not None}
+        errors: dict[str, dict[str, Any]] = {}
+        for error in body.get("errors") or []:
+            for values in (error.get("context") or {}).values():
+                for value in values if isinstance(values, list) else []:
+                    errors.setdefault(str(value), error)
+        unsettled: list[Record] = []
+        for record in batch:
+            event_id = str(record.data.get("id") or "")
+            error = errors.get(event_id) if event_id else None
+            if event_id and event_id in created:
+                outcome.count("created")
+            elif error is not None:
+                message = str(error.get("message") or "rejected by HubSpot")
+                if error.get("category") == "CONFLICT" or any(word in message.lower() for word in _EXISTS_WORDS):
+                    outcome.count("created" if lost_attempt else "already_existed")
+                else:
+                    outcome.reject(record, message, error.get("category"))
+            else:
+                unsettled.append(record)
+        if unsettled:
+            self._one_by_one(unsettled, app_id, outcome)
 
     def _one_by_one(self, batch: Sequence[Record], app_id: str | int | None, outcome: BatchOutcome) -> None:
         for record in batch:

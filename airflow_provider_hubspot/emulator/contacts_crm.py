@@ -1,5 +1,12 @@
 """CRM contacts routes for ``/crm/v3/objects/contacts`` and ``/crm/objects/{YYYY-MM}/contacts``.
 
+Each version answers in its own shape: a batch that partly failed answers 207 Multi-Status in v3 and
+``2026-03``, and 200 (create: 201) with the same ``errors`` / ``numErrors`` from ``2026-09`` on (HubSpot's
+2026-09 documents declare no 207). Batch errors carry every field of HubSpot's ``StandardError``
+(``status``, ``category``, ``message``, ``context`` with the input's ``ids`` and ``objectWriteTraceId``,
+``errors``, ``links``); results echo the input's ``objectWriteTraceId``. No version's results carry
+``warnings`` (2026-09 removed the field; the emulator never has any to report).
+
 Emulator choices where HubSpot's behaviour is UNCERTAIN:
 
 * Batch endpoints accept at most 100 inputs (50 for ``batch/read`` with ``propertiesWithHistory``);
@@ -52,7 +59,7 @@ from .router import (
     v3_error,
 )
 from .state import Contact, EmailTaken, EmulatorState
-from .versions import versioned
+from .versions import multi_status, versioned
 
 BATCH_MAX = 100
 HISTORY_BATCH_MAX = 50
@@ -114,6 +121,17 @@ def object_json(
             for name in hist
         }
     return out
+
+
+def standard_error(category: str, message: str, context: dict[str, list[str]]) -> dict[str, Any]:
+    """One batch error in HubSpot's ``StandardError`` shape (every required field present)."""
+    return {"status": "error", "category": category, "message": message, "context": context, "errors": [],
+            "links": {}}
+
+
+def partial_status(req: Request, errors: list[Any], ok: int = 200) -> int:
+    """207 Multi-Status when a batch partly failed in v3 / 2026-03; from 2026-09 on the success status."""
+    return 207 if errors and multi_status(req.params.get("version")) else ok
 
 
 def batch_body(
@@ -292,18 +310,16 @@ def batch_read(req: Request) -> Response:
         elif c.vid not in seen:
             seen.add(c.vid)
             results.append(object_json(state, c, props, history=history))
-    return batch_answer(state, results, [], missing, started)
+    return batch_answer(req, results, [], missing, started)
 
 
-def batch_answer(
-    state: EmulatorState, results: list[Any], errors: list[Any], missing: list[str], started: str
-) -> Response:
-    """200 with the results, or 207 naming the inputs that failed (unknown ids as ``OBJECT_NOT_FOUND``)."""
+def batch_answer(req: Request, results: list[Any], errors: list[Any], missing: list[str], started: str) -> Response:
+    """200 with the results, naming the inputs that failed (unknown ids as ``OBJECT_NOT_FOUND``) in
+    ``errors``: with 207 in v3 / 2026-03, with 200 from 2026-09 on."""
     if missing:
-        errors.append({"status": "error", "category": "OBJECT_NOT_FOUND", "message": NOT_FOUND_MESSAGE,
-                       "context": {"ids": missing}})
-    completed = iso_from_ms(state.now_ms())
-    return json_response(batch_body(results, errors, started, completed), status=207 if errors else 200)
+        errors.append(standard_error("OBJECT_NOT_FOUND", NOT_FOUND_MESSAGE, {"ids": missing}))
+    completed = iso_from_ms(req.state.now_ms())
+    return json_response(batch_body(results, errors, started, completed), status=partial_status(req, errors))
 
 
 def batch_create(req: Request) -> Response:
@@ -350,7 +366,7 @@ def batch_create(req: Request) -> Response:
             obj["objectWriteTraceId"] = str(trace)
         results.append(obj)
     completed = iso_from_ms(state.now_ms())
-    return json_response(batch_body(results, errors, started, completed), status=207 if errors else 201)
+    return json_response(batch_body(results, errors, started, completed), status=partial_status(req, errors, 201))
 
 
 def _input_error(
@@ -367,7 +383,7 @@ def _input_error(
         context["ids"] = [str(item.get("id"))]
     if item.get("objectWriteTraceId") is not None:
         context["objectWriteTraceId"] = [str(item["objectWriteTraceId"])]
-    return {"status": "error", "category": category, "message": message or "error", "context": context}
+    return standard_error(category, message or "error", context)
 
 
 def batch_update(req: Request) -> Response:
@@ -377,7 +393,7 @@ def batch_update(req: Request) -> Response:
     inputs = inputs_of(body)
     default_id_prop = body.get("idProperty")
     check_duplicates([_id_key(i.get("id"), i.get("idProperty", default_id_prop)) for i in inputs])
-    planned: list[tuple[Contact, dict[str, str]]] = []
+    planned: list[tuple[dict[str, Any], Contact, dict[str, str]]] = []
     missing: list[str] = []
     for item in inputs:
         clean, verrs = clean_properties(state, item.get("properties"))
@@ -387,24 +403,24 @@ def batch_update(req: Request) -> Response:
         if c is None:
             missing.append(str(item.get("id")))
             continue
-        planned.append((c, clean))
+        planned.append((item, c, clean))
     results: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
-    for c, clean in planned:
+    for item, c, clean in planned:
         try:
             state.update(c, clean)
         except EmailTaken as exc:
-            errors.append(
-                {
-                    "status": "error",
-                    "category": "CONFLICT",
-                    "message": f"Contact already exists. Existing ID: {exc.vid}",
-                    "context": {"ids": [str(c.vid)]},
-                }
-            )
+            errors.append(_input_error(item, "CONFLICT", message=f"Contact already exists. Existing ID: {exc.vid}"))
             continue
-        results.append(object_json(state, c, None, extra=clean.keys()))
-    return batch_answer(state, results, errors, missing, started)
+        results.append(_traced(object_json(state, c, None, extra=clean.keys()), item))
+    return batch_answer(req, results, errors, missing, started)
+
+
+def _traced(obj: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+    """Echo the input's ``objectWriteTraceId`` on its result, as HubSpot does."""
+    if item.get("objectWriteTraceId") is not None:
+        obj["objectWriteTraceId"] = str(item["objectWriteTraceId"])
+    return obj
 
 
 def batch_upsert(req: Request) -> Response:
@@ -470,19 +486,14 @@ def batch_upsert(req: Request) -> Response:
                 state.update(c, clean)
         except EmailTaken as exc:
             errors.append(
-                {
-                    "status": "error",
-                    "category": "CONFLICT",
-                    "message": f"Contact already exists. Existing ID: {exc.vid}",
-                    "context": {"ids": [str(inputs[index].get("id"))]},
-                }
+                _input_error(inputs[index], "CONFLICT", message=f"Contact already exists. Existing ID: {exc.vid}")
             )
             continue
-        obj = object_json(state, c, None, extra=clean.keys())
+        obj = _traced(object_json(state, c, None, extra=clean.keys()), inputs[index])
         obj["new"] = is_new
         results.append(obj)
     completed = iso_from_ms(state.now_ms())
-    return json_response(batch_body(results, errors, started, completed), status=207 if errors else 200)
+    return json_response(batch_body(results, errors, started, completed), status=partial_status(req, errors))
 
 
 def batch_archive(req: Request) -> Response:

@@ -1,4 +1,5 @@
-"""dag.test() runs of every write operator against the emulator, in v1 and the default edition."""
+"""dag.test() runs of every write operator against the strict emulator, in every edition (v1, v3, 2026-03,
+2026-09: timeline calls of a 2026-09 run go to 2026-03, HubSpot's newest timeline version)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ def _conf(emulator, api_version, tmp_path):
     state = emulator.state
     existing = [state.add_contact({"email": f"dup{i}@example.com"}) for i in range(4)]
     legacy, ils = state.create_list("Synced")
-    if api_version == "v1":
-        event_type, app_id = state.create_event_type(99, "Synced", edition="v1"), 99
+    if api_version in ("v1", "v3"):
+        event_type, app_id = state.create_event_type(99, "Synced", edition=api_version), 99
     else:
         state.register_event_type_name("contact_synced")
         event_type, app_id = "contact_synced", ""
@@ -35,7 +36,7 @@ def _conf(emulator, api_version, tmp_path):
     }
 
 
-@pytest.mark.parametrize("api_version", ["v1", "2026-03"])
+@pytest.mark.parametrize("api_version", ["v1", "v3", "2026-03", "2026-09"])
 def test_operators_dag(airflow_db, hubspot_connection, tmp_path, api_version, monkeypatch):
     hubspot_connection.rate_limit = 100_000
     point_connection(hubspot_connection, monkeypatch)
@@ -54,3 +55,7 @@ def test_operators_dag(airflow_db, hubspot_connection, tmp_path, api_version, mo
     assert len(state.timeline_events()) == 20
     rejects = [json.loads(line) for line in (tmp_path / "rejects.jsonl").read_text().splitlines()]
     assert [r["index"] for r in rejects] == [250]
+    if api_version == "2026-09":
+        paths = {r.path for r in hubspot_connection.requests}
+        assert {p for p in paths if p.startswith("/integrators/timeline/")} == {"/integrators/timeline/2026-03/events/batch"}
+        assert "/crm/objects/2026-09/contacts/batch/upsert" in paths and "/crm/lists/2026-09/" in str(sorted(paths))

@@ -62,7 +62,8 @@ def test_modern_upsert_payload(hubspot_emulator, make_client):
     make_client().contacts.upsert(_records(_people(1)))
     (post,) = _batch_posts(hubspot_emulator, "/crm/objects/2026-03/contacts/batch/upsert")
     assert post.json == {"inputs": [{"id": "person0@example.com", "idProperty": "email",
-                                     "properties": {"email": "person0@example.com", "firstname": "P0"}}]}
+                                     "properties": {"email": "person0@example.com", "firstname": "P0"},
+                                     "objectWriteTraceId": "0"}]}
 
 
 @pytest.mark.parametrize("api_version", ["v1", "2026-03"])
