@@ -8,17 +8,21 @@ from itertools import islice
 from typing import Any
 
 from airflow_provider_hubspot.client import BatchOutcome, HubSpotConfigError, Record, Rejection
-from airflow_provider_hubspot.sync_state import ChangeFilter, SyncState, SyncStateError
+from airflow_provider_hubspot.operators.guards import (
+    DEFAULT_MAX_REMOVED,
+    REMOVED,
+    WOULD_REMOVE,
+    RemovalGuardError,
+    allowed_removals,
+    check_removals,
+    validate_max_removed,
+)
+from airflow_provider_hubspot.sync_state import ChangeFilter, SyncState
+
+__all__ = ["DEFAULT_MAX_REMOVED", "REMOVED", "WOULD_REMOVE", "ChangeOnlyRun", "RemovalGuardError", "truthy",
+           "validate_removal"]
 
 ON_REMOVED = ("ignore", "archive")
-#: By default a run may archive at most this fraction of the keys in the state.
-DEFAULT_MAX_REMOVED = 0.1
-REMOVED = "REMOVED"
-WOULD_REMOVE = "WOULD_REMOVE"
-
-
-class RemovalGuardError(SyncStateError):
-    """More removals than ``max_removed`` allows: nothing was removed."""
 
 
 def truthy(value: Any) -> bool:
@@ -30,18 +34,7 @@ def validate_removal(on_removed: Any, max_removed: Any) -> tuple[str, int | floa
     """Check ``on_removed`` and ``max_removed`` (a count >= 0, or a fraction in (0, 1))."""
     if on_removed not in ON_REMOVED:
         raise HubSpotConfigError(f"on_removed must be one of {ON_REMOVED}, got {on_removed!r}.")
-    if isinstance(max_removed, bool) or not isinstance(max_removed, (int, float)) or max_removed < 0 or (
-            isinstance(max_removed, float) and max_removed >= 1 and not max_removed.is_integer()):
-        raise HubSpotConfigError(f"max_removed must be a count (>= 0) or a fraction between 0 and 1, got "
-                                 f"{max_removed!r}.")
-    return on_removed, max_removed
-
-
-def allowed_removals(max_removed: int | float, existing: int) -> int:
-    """The number of removals ``max_removed`` allows out of ``existing`` keys."""
-    if isinstance(max_removed, float) and 0 < max_removed < 1:
-        return int(max_removed * existing)
-    return int(max_removed)
+    return on_removed, validate_max_removed(max_removed)
 
 
 class ChangeOnlyRun:
@@ -114,17 +107,12 @@ class ChangeOnlyRun:
         self.counts["removed"] = removed
         if not removing or not removed:
             return
-        existing = self.state.keys_at_start
-        allowed = allowed_removals(max_removed, existing)
-        if removed > allowed:
-            raise RemovalGuardError(
-                f"{removed:,} of the {existing:,} records in the state are missing from this run's input, more than "
-                f"max_removed={max_removed!r} allows ({allowed:,}): nothing was archived. If the input is right, "
-                f"raise max_removed; if it is not (an empty or broken query?), fix it. The keys are listed in "
-                f"{rejects.path} with code {REMOVED}.")
-        if self.dry_run:
+        if self.dry_run:  # report, remove nothing, and say whether the real run would pass the guard
             self.counts["would_archive"] = removed
+            self.counts["within_max_removed"] = removed <= allowed_removals(max_removed, self.state.keys_at_start)
             return
+        check_removals(removed, self.state.keys_at_start, max_removed, what="records", where="the state",
+                       listing=f"{rejects.path} (code {code})")
         archived = 0
         unseen = self.state.unseen()
         while batch := list(islice(unseen, 100)):

@@ -107,7 +107,7 @@ def test_dry_run_reports_and_writes_no_state(emu, tmp_path):
     rows = _rows(25, changed={0, 1}) + _rows(5, start=100)
     result = _sync(rows, state, dry_run=True, on_removed="archive", max_removed=10)
     assert (result["unchanged"], result["would_update"], result["would_create"], result["removed"]) == (23, 2, 5, 5)
-    assert result["would_archive"] == 5 and emu.state.count_contacts() == 30
+    assert result["would_archive"] == 5 and result["within_max_removed"] and emu.state.count_contacts() == 30
     assert Path(state).read_text() == pointer, "a dry run writes no state"
     codes = [r["code"] for r in read_jsonl(result["rejects_path"])]
     assert codes.count("WOULD_REMOVE") == 5
@@ -120,7 +120,7 @@ def test_removed_keys_are_listed_and_archived_only_within_max_removed(emu, tmp_p
     listed = _sync(kept, state)
     assert listed["removed"] == 20 and emu.state.count_contacts() == 100, "on_removed='ignore' archives nothing"
     mark = len(emu.requests)
-    with pytest.raises(AirflowFailException, match=r"20 of the 100 records .* max_removed=0.1 allows \(10\)"):
+    with pytest.raises(AirflowFailException, match=r"20 records would be removed out of the 100 of the state, more than max_removed=0.1 allows \(10\)"):
         _sync(kept, state, on_removed="archive")
     assert emu.state.count_contacts() == 100, "the guard fails before the first archive"
     assert not any(r.path.endswith("/batch/archive") for r in emu.requests[mark:])
@@ -133,7 +133,7 @@ def test_removed_keys_are_listed_and_archived_only_within_max_removed(emu, tmp_p
 def test_an_empty_source_never_empties_the_crm(emu, tmp_path):
     state = str(tmp_path / "s.state")
     _sync(_rows(40), state)
-    with pytest.raises(AirflowFailException, match="40 of the 40 records"):
+    with pytest.raises(AirflowFailException, match="40 records would be removed out of the 40"):
         _sync([], state, on_removed="archive")
     assert emu.state.count_contacts() == 40
 
