@@ -214,6 +214,18 @@ class ContactsAPI(ApiFamily):
         body = {"primaryObjectId": str(primary_id), "objectIdToMerge": str(secondary_id)}
         return self.transport.request("POST", f"{self._crm}/merge", json_body=body, reconcile=merged_earlier).body
 
+    def count(self) -> int:
+        """How many contacts the portal holds (modern: a one-result search's ``total``; v1: statistics).
+
+        Retry: safe — a read.
+        """
+        if self.edition.is_v1:
+            return int((self.statistics() or {}).get("contacts", 0))
+        query = {"limit": 1, "after": "0", "filterGroups": [], "sorts": [], "properties": ["hs_object_id"]}
+        body = self.transport.request("POST", f"{self._crm}/search", json_body=query, search=True,
+                                      expect=lambda b: isinstance(b, dict)).body
+        return int(body.get("total") or 0)
+
     def statistics(self) -> Any:
         """v1 contact statistics (``/contacts/v1/contacts/statistics``). Retry: safe — a read."""
         return self.transport.request("GET", "/contacts/v1/contacts/statistics").body

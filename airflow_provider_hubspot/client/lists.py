@@ -9,6 +9,7 @@ write says why in its docstring.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any
 from urllib.parse import quote
 
@@ -228,6 +229,29 @@ class ListsAPI(ApiFamily):
             result["missing"] += missing
             result["unchanged"] += unchanged
         return result
+
+    def add_and_remove(self, list_id: str | int, add: Iterable[Any], remove: Iterable[Any]) -> dict[str, list[str]]:
+        """Modern: add some records and remove others, ``MODERN_ADD_LIMIT`` of each per request
+        (``PUT .../memberships/add-and-remove``). Returns ``added``, ``removed``, ``missing`` lists.
+
+        Retry: safe — adding a member or removing a non-member twice changes nothing more.
+        """
+        if self.edition.is_v1:
+            raise HubSpotConfigError("Adding and removing list members in one call needs a modern api_version "
+                                     "(HubSpot switched the v1 lists API off on 2026-04-30).")
+        result: dict[str, list[str]] = {"added": [], "removed": [], "missing": []}
+        adds, removes = iter(str(i) for i in add), iter(str(i) for i in remove)
+        while True:
+            to_add, to_remove = list(islice(adds, MODERN_ADD_LIMIT)), list(islice(removes, MODERN_ADD_LIMIT))
+            if not to_add and not to_remove:
+                return result
+            body = self.transport.request(
+                "PUT", f"{self.edition.crm_lists}/{list_id}/memberships/add-and-remove",
+                json_body={"recordIdsToAdd": to_add, "recordIdsToRemove": to_remove},
+                expect=lambda b: isinstance(b, dict)).body
+            result["added"] += [str(i) for i in body.get("recordsIdsAdded") or body.get("recordIdsAdded") or []]
+            result["removed"] += [str(i) for i in body.get("recordIdsRemoved") or []]
+            result["missing"] += [str(i) for i in body.get("recordIdsMissing") or []]
 
     def iter_members(self, list_id: str | int, *, recent: bool = False, page_size: int = 100) -> Iterator[Any]:
         """Yield the list's contacts (v1) or memberships ``{recordId, membershipTimestamp}`` (modern)."""
