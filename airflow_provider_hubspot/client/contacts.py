@@ -57,6 +57,21 @@ def looks_like_email(value: str) -> bool:
     return bool(_EMAIL_RE.match(value))
 
 
+def as_strings(properties: dict[str, Any]) -> dict[str, str]:
+    """Property values as the strings HubSpot's modern schemas declare (``None`` clears: ``""``)."""
+    return {name: value if isinstance(value, str) else _string(value) for name, value in properties.items()}
+
+
+def _string(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def v1_properties(properties: dict[str, Any]) -> list[dict[str, Any]]:
     """``{"name": "v"}`` -> v1's ``[{"property": "name", "value": "v"}]``."""
     return [{"property": name, "value": value} for name, value in properties.items()]
@@ -99,8 +114,9 @@ class ContactsAPI(ApiFamily):
             body = {"properties": v1_properties(properties)}
             return self.transport.request("POST", "/contacts/v1/contact", json_body=body, idempotent=has_email,
                                           reconcile=reconcile).body
-        return self.transport.request("POST", self._crm, json_body={"properties": properties},
-                                      idempotent=has_email, reconcile=reconcile).body
+        payload = {"properties": as_strings(properties), "associations": []}  # date versions require associations
+        return self.transport.request("POST", self._crm, json_body=payload, idempotent=has_email,
+                                      reconcile=reconcile).body
 
     def create_or_update_by_email(self, email: str, properties: dict[str, Any]) -> dict[str, Any]:
         """v1 createOrUpdate: returns ``{"vid": ..., "isNew": bool}`` (modern editions: one upsert).
@@ -111,7 +127,7 @@ class ContactsAPI(ApiFamily):
             path = f"/contacts/v1/contact/createOrUpdate/email/{_path_id(email)}/"
             body = {"properties": v1_properties(properties)}
             return self.transport.request("POST", path, json_body=body).body
-        inputs = [{"id": email, "idProperty": "email", "properties": properties}]
+        inputs = [{"id": email, "idProperty": "email", "properties": as_strings(properties)}]
         result = self.transport.request("POST", f"{self._crm}/batch/upsert", json_body={"inputs": inputs})
         item = (result.body.get("results") or [{}])[0]
         return {"vid": item.get("id"), "isNew": bool(item.get("new"))}
@@ -147,7 +163,8 @@ class ContactsAPI(ApiFamily):
             return self.transport.request("POST", path, json_body=body).body
         params = {} if by in ("vid", "id") else {"idProperty": by}
         path = f"{self._crm}/{_path_id(contact_id)}"
-        return self.transport.request("PATCH", path, params=params, json_body={"properties": properties}).body
+        payload = {"properties": as_strings(properties)}
+        return self.transport.request("PATCH", path, params=params, json_body=payload).body
 
     def delete(self, contact_id: str | int) -> Any:
         """Delete (v1) or archive (modern; restorable for 90 days) one contact by vid / record id.
@@ -183,6 +200,22 @@ class ContactsAPI(ApiFamily):
                                        json_body={"inputs": [{"id": i} for i in chunk]})
             sent += len(chunk)
         return sent
+
+    def gdpr_delete(self, contact_id: str | int, *, by: str = "vid") -> None:
+        """Permanently delete one contact and its associated content (HubSpot's GDPR delete), by record id
+        (``vid``) or ``email``. By e-mail, HubSpot blocklists the address even when no contact has it.
+
+        HubSpot publishes GDPR delete for contacts only, and only in its modern APIs: a ``v1`` edition
+        calls the v3 endpoint. Retry: safe — by e-mail HubSpot answers 204 again; by record id the 404
+        to a retry whose earlier attempt may have been applied is that attempt's deletion.
+        """
+        if by not in ("vid", "id", "hs_object_id", "email"):
+            raise HubSpotConfigError(f"GDPR delete identifies a contact by record id (vid) or email, not {by!r}.")
+        body: dict[str, Any] = {"objectId": str(contact_id)}
+        if by == "email":
+            body["idProperty"] = "email"
+        path = f"{self.edition.crm_objects('contacts')}/gdpr-delete"
+        self.transport.request("POST", path, json_body=body, reconcile=already_gone)
 
     def merge(self, primary_id: str | int, secondary_id: str | int) -> Any:
         """Merge ``secondary_id`` into ``primary_id`` (irreversible).
@@ -249,9 +282,8 @@ class ContactsAPI(ApiFamily):
                                               expect=lambda b: isinstance(b, dict)).body
                 yield from (body or {}).values()
             else:
-                payload: dict[str, Any] = {"inputs": [{"id": str(value)} for value in chunk]}
-                if properties:
-                    payload["properties"] = list(properties)
+                payload: dict[str, Any] = {"inputs": [{"id": str(value)} for value in chunk],
+                                           "properties": list(properties or ()), "propertiesWithHistory": []}
                 if by not in ("vid", "id", "hs_object_id"):
                     payload["idProperty"] = by
                 body = self.transport.request("POST", f"{self._crm}/batch/read", json_body=payload,
@@ -354,15 +386,11 @@ class ContactsAPI(ApiFamily):
                                               params=params + list(cursor.items())).body
 
             return paginate(fetch_v1, OFFSET, "contacts")
-        payload: dict[str, Any] = {"limit": min(page_size, 200)}
+        # The date versions require every field but query (empty lists mean none; properties [] the defaults).
+        payload: dict[str, Any] = {"limit": min(page_size, 200), "after": "0", "filterGroups": filter_groups or [],
+                                   "sorts": sorts or [], "properties": list(properties or ())}
         if query:
             payload["query"] = query
-        if filter_groups:
-            payload["filterGroups"] = filter_groups
-        if sorts:
-            payload["sorts"] = sorts
-        if properties:
-            payload["properties"] = list(properties)
 
         def fetch(cursor: dict[str, Any]) -> Any:
             if cursor.get("after") is not None and int(cursor["after"]) >= 10_000:
@@ -479,12 +507,12 @@ class ContactsAPI(ApiFamily):
         while pending:
             by_email = id_property == "email"
             if id_property == "vid":
-                inputs = [{"id": str(r.data["vid"]), "properties": _without(r.data, "vid"),
+                inputs = [{"id": str(r.data["vid"]), "properties": as_strings(_without(r.data, "vid")),
                            "objectWriteTraceId": _trace(r)} for r in pending]
                 path = f"{self._crm}/batch/update"
             else:
                 inputs = [{"id": str(r.data[id_property]), "idProperty": id_property,
-                           "properties": r.data if by_email else _without(r.data, id_property),
+                           "properties": as_strings(r.data if by_email else _without(r.data, id_property)),
                            "objectWriteTraceId": _trace(r)}
                           for r in pending]
                 path = f"{self._crm}/batch/upsert"

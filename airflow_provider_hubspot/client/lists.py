@@ -364,9 +364,8 @@ class ListsAPI(ApiFamily):
     def _modern_member_contacts(self, list_id: str | int, recent: bool, props: list[str], size: int) -> Iterator[Any]:
         crm = self.edition.crm_objects("contacts")
         for chunk in chunked(self.iter_members(list_id, recent=recent, page_size=size), size):
-            payload: dict[str, Any] = {"inputs": [{"id": str(m["recordId"])} for m in chunk]}
-            if props:
-                payload["properties"] = props
+            payload: dict[str, Any] = {"inputs": [{"id": str(m["recordId"])} for m in chunk],
+                                       "properties": list(props), "propertiesWithHistory": []}
             body = self.transport.request("POST", f"{crm}/batch/read", json_body=payload,
                                           expect=has_list("results")).body
             by_id = {str(r.get("id")): r for r in body["results"]}

@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="register an OAuth client and refresh token (repeatable)",
     )
     parser.add_argument("--v1-lists-sunset", action="store_true", help="answer 404 on v1 list routes")
+    parser.add_argument("--lenient", action="store_true",
+                        help="serve any YYYY-MM version and skip request-body schema checks (default: strict, as "
+                             "HubSpot's published schemas)")
     parser.add_argument("--state", default=None, metavar="FILE", help="load state from FILE, save it on exit")
     parser.add_argument("--print-url-file", default=None, metavar="PATH", help="write the URL to PATH once listening")
     parser.add_argument("--max-recorded-requests", type=int, default=1000)
@@ -75,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         v1_lists_sunset=args.v1_lists_sunset,
         state_file=args.state,
         max_recorded_requests=args.max_recorded_requests,
+        strict=not args.lenient,
     )
     for spec in args.oauth_client:
         parts = spec.split(":", 2)

@@ -45,6 +45,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from . import bodies
 from ._util import PORTAL_ID, iso_from_ms, parse_timestamp_ms
 from .router import (
     CONTACTS_READ,
@@ -546,6 +547,23 @@ def merge(req: Request) -> Response:
     return json_response(object_json(state, primary, None))
 
 
+# ---------------------------------------------------------------------- GDPR delete
+def gdpr_delete(req: Request) -> Response:
+    """Permanently delete a contact and blocklist its e-mail; by ``idProperty: "email"`` an address no
+    contact has is blocklisted all the same (204). An unknown record id answers 404."""
+    state = req.state
+    body = req.json_object()
+    object_id = body.get("objectId")
+    id_property = body.get("idProperty")
+    if object_id in (None, ""):
+        raise v3_error(400, "objectId is required", "VALIDATION_ERROR", context={"objectId": ["must not be blank"]})
+    c = resolve(state, object_id, id_property)
+    if c is None and id_property != "email":
+        raise not_found()
+    state.gdpr_delete(c, str(object_id) if id_property == "email" else None)
+    return empty(204)
+
+
 # ---------------------------------------------------------------------- search
 _OPERATORS = {
     "EQ",
@@ -753,15 +771,17 @@ def register(router: Router) -> None:
     r, w = (CONTACTS_READ,), (CONTACTS_WRITE,)
     for base in ("/crm/v3/objects/contacts", f"/crm/objects/{VERSION}/contacts"):
         add = versioned(router, base, "crm_objects")
-        add("POST", f"{base}/batch/read", batch_read, scopes=r, write=False)
-        add("POST", f"{base}/batch/create", batch_create, scopes=w)
-        add("POST", f"{base}/batch/update", batch_update, scopes=w)
-        add("POST", f"{base}/batch/upsert", batch_upsert, scopes=w)
-        add("POST", f"{base}/batch/archive", batch_archive, scopes=w)
-        add("POST", f"{base}/merge", merge, scopes=w)
-        add("POST", f"{base}/search", search, scopes=r, rate="search", write=False)
+        dated = "{version" in base
+        add("POST", f"{base}/batch/read", batch_read, scopes=r, write=False, body=bodies.CRM_BATCH_READ)
+        add("POST", f"{base}/batch/create", batch_create, scopes=w, body=bodies.crm_batch_create(dated))
+        add("POST", f"{base}/batch/update", batch_update, scopes=w, body=bodies.CRM_BATCH_UPDATE)
+        add("POST", f"{base}/batch/upsert", batch_upsert, scopes=w, body=bodies.CRM_BATCH_UPSERT)
+        add("POST", f"{base}/batch/archive", batch_archive, scopes=w, body=bodies.CRM_BATCH_ARCHIVE)
+        add("POST", f"{base}/merge", merge, scopes=w, body=bodies.CRM_MERGE)
+        add("POST", f"{base}/gdpr-delete", gdpr_delete, scopes=w, body=bodies.CRM_GDPR_DELETE)
+        add("POST", f"{base}/search", search, scopes=r, rate="search", write=False, body=bodies.crm_search(dated))
         add("GET", base, list_contacts, scopes=r)
-        add("POST", base, create, scopes=w)
+        add("POST", base, create, scopes=w, body=bodies.crm_create(dated))
         add("GET", f"{base}/{{id}}", get_one, scopes=r)
-        add("PATCH", f"{base}/{{id}}", patch_one, scopes=w)
+        add("PATCH", f"{base}/{{id}}", patch_one, scopes=w, body=bodies.CRM_UPDATE)
         add("DELETE", f"{base}/{{id}}", delete_one, scopes=w)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import bisect
 from typing import Any
 
+from . import bodies
 from ._util import PORTAL_ID, iso_from_ms
 from .contacts_v1 import ReadOptions, v1_contact_json
 from .router import (
@@ -594,13 +595,13 @@ def register(router: Router) -> None:
     for base in ("/crm/v3/lists", f"/crm/lists/{VERSION}"):
         add = versioned(router, base, "lists")
         add("GET", f"{base}/idmapping", idmapping_get, scopes=read)
-        add("POST", f"{base}/idmapping", idmapping_post, scopes=read, write=False)
-        add("POST", f"{base}/search", ils_search, scopes=read, write=False)
+        add("POST", f"{base}/idmapping", idmapping_post, scopes=read, write=False, body=bodies.LEGACY_LIST_IDS)
+        add("POST", f"{base}/search", ils_search, scopes=read, write=False, body=bodies.LIST_SEARCH)
         add("GET", f"{base}/object-type-id/{{objectTypeId}}/name/{{name}}", ils_by_name, scopes=read)
         add(
             "GET", f"{base}/records/{{objectTypeId}}/{{recordId}}/memberships", ils_record_memberships, scopes=read
         )
-        add("POST", base, ils_create, scopes=write)
+        add("POST", base, ils_create, scopes=write, body=bodies.LIST_CREATE)
         add("GET", base, ils_get_many, scopes=read)
         add("GET", f"{base}/{{listId}}", ils_get, scopes=read)
         add("DELETE", f"{base}/{{listId}}", ils_delete, scopes=write)
@@ -608,6 +609,7 @@ def register(router: Router) -> None:
         add("GET", f"{base}/{{listId}}/memberships", ils_memberships, scopes=read)
         add("DELETE", f"{base}/{{listId}}/memberships", ils_clear, scopes=write)
         add("GET", f"{base}/{{listId}}/memberships/join-order", ils_memberships_join_order, scopes=read)
-        add("PUT", f"{base}/{{listId}}/memberships/add", ils_add, scopes=write)
-        add("PUT", f"{base}/{{listId}}/memberships/remove", ils_remove, scopes=write)
-        add("PUT", f"{base}/{{listId}}/memberships/add-and-remove", ils_add_and_remove, scopes=write)
+        add("PUT", f"{base}/{{listId}}/memberships/add", ils_add, scopes=write, body=bodies.RECORD_IDS)
+        add("PUT", f"{base}/{{listId}}/memberships/remove", ils_remove, scopes=write, body=bodies.RECORD_IDS)
+        add("PUT", f"{base}/{{listId}}/memberships/add-and-remove", ils_add_and_remove, scopes=write,
+            body=bodies.LIST_ADD_AND_REMOVE)

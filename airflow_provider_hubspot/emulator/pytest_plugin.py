@@ -4,6 +4,11 @@
   per test session, for speed).
 * ``hubspot_connection`` — the same emulator, with ``AIRFLOW_CONN_HUBSPOT_DEFAULT`` set to it (JSON
   form) for the duration of the test.
+
+The emulator is strict by default: it serves each API family only in the versions HubSpot publishes and
+checks request bodies against HubSpot's published schemas, so what passes here is what HubSpot accepts.
+``pytest --hubspot-emulator-lenient`` (or ``hubspot_emulator.strict = False`` in one test) serves any
+``YYYY-MM`` and skips the body checks.
 """
 
 from __future__ import annotations
@@ -16,10 +21,15 @@ import pytest
 from .server import HubSpotEmulator
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--hubspot-emulator-lenient", action="store_true", default=False,
+                     help="HubSpot emulator fixtures: serve any YYYY-MM and skip request-body schema checks")
+
+
 @pytest.fixture(scope="session")
-def hubspot_emulator_session() -> Iterator[HubSpotEmulator]:
+def hubspot_emulator_session(pytestconfig: pytest.Config) -> Iterator[HubSpotEmulator]:
     """One emulator for the whole session (use ``hubspot_emulator`` in tests)."""
-    emu = HubSpotEmulator().start()
+    emu = HubSpotEmulator(strict=not pytestconfig.getoption("hubspot_emulator_lenient", False)).start()
     try:
         yield emu
     finally:

@@ -234,6 +234,8 @@ class EmulatorState:
         self._submissions: dict[str, dict[str, Any]] = {}  # conversion id -> submission
         self._sub_seq = 0
         self.email = EmailData()
+        #: E-mail addresses a GDPR delete blocklisted (with or without a contact to delete).
+        self.gdpr_blocklist: set[str] = set()
 
     def clear(self) -> None:
         """Forget all data and custom properties."""
@@ -460,6 +462,17 @@ class EmulatorState:
                     del self._by_utk[utk]
         for lst in self._lists_ils.values():
             lst.members.pop(c.vid, None)
+        self._touch()
+
+    def gdpr_delete(self, c: Contact | None, email: str | None = None) -> None:
+        """Permanently delete ``c`` (if any) and blocklist its e-mail addresses (and ``email``)."""
+        emails = {email.strip().lower()} if email else set()
+        if c is not None:
+            emails.update(e for e in [c.properties.get("email"), *c.secondary_emails] if e)
+            self.remove(c)
+            c.properties = {}
+            c.secondary_emails = []
+        self.gdpr_blocklist.update(emails)
         self._touch()
 
     def merge_into(self, primary: Contact, secondary: Contact) -> None:
@@ -997,6 +1010,7 @@ class EmulatorState:
                 "submissions": list(self._submissions.values()),
                 "sub_seq": self._sub_seq,
                 "email": self.email.to_json(),
+                "gdpr_blocklist": sorted(self.gdpr_blocklist),
             }
 
     def load_json(self, data: Mapping[str, Any] | str) -> None:
@@ -1061,6 +1075,7 @@ class EmulatorState:
                 )
             self._sub_seq = int(snapshot.get("sub_seq", len(self._submissions)))
             self.email = EmailData.from_json(snapshot.get("email"))
+            self.gdpr_blocklist = set(snapshot.get("gdpr_blocklist", []))
             self._touch()
 
     # Defined last: a method named ``list`` would shadow the builtin in later annotations.

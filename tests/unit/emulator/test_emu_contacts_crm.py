@@ -26,7 +26,8 @@ def embedded(message: str) -> list[dict[str, Any]]:
 
 
 def test_create_get_patch_delete(emu, http, base):
-    r = http.post(base, json={"properties": {"email": "A@example.com", "firstname": "A", "num_employees": "12"}})
+    r = http.post(base, json={"properties": {"email": "A@example.com", "firstname": "A", "num_employees": "12"},
+                              "associations": []})
     assert r.status_code == 201
     obj = r.json()
     assert obj["id"] == "1001" and obj["archived"] is False
@@ -34,7 +35,7 @@ def test_create_get_patch_delete(emu, http, base):
     assert obj["properties"]["hs_object_id"] == "1001"
     assert obj["properties"]["num_employees"] == "12"
     assert obj["createdAt"].endswith("Z") and obj["properties"]["createdate"] == obj["createdAt"]
-    r = http.post(base, json={"properties": {"email": "a@EXAMPLE.com"}})
+    r = http.post(base, json={"properties": {"email": "a@EXAMPLE.com"}, "associations": []})
     assert r.status_code == 409
     assert r.json()["category"] == "CONFLICT"
     assert r.json()["message"] == "Contact already exists. Existing ID: 1001"
@@ -71,28 +72,30 @@ def test_list_paging(emu, http, base):
 
 def test_batch_read_with_missing_ids_is_207(emu, http, base):
     emu.state.add_contact({"email": "a@example.com", "firstname": "A"})
-    r = http.post(f"{base}/batch/read", json={"inputs": [{"id": "1001"}, {"id": "5"}], "properties": ["firstname"]})
+    r = http.post(f"{base}/batch/read", json={"inputs": [{"id": "1001"}, {"id": "5"}], "properties": ["firstname"],
+                                                        "propertiesWithHistory": []})
     assert r.status_code == 207
     body = r.json()
     assert [o["properties"]["firstname"] for o in body["results"]] == ["A"]
     assert body["numErrors"] == 1 and body["errors"][0]["context"]["ids"] == ["5"]
-    r = http.post(f"{base}/batch/read", json={"inputs": [{"id": "A@example.com"}], "idProperty": "email"})
+    r = http.post(f"{base}/batch/read", json={"inputs": [{"id": "A@example.com"}], "idProperty": "email",
+                                                        "properties": [], "propertiesWithHistory": []})
     assert r.status_code == 200 and r.json()["results"][0]["id"] == "1001"
-    too_many = {"inputs": [{"id": str(i)} for i in range(51)], "propertiesWithHistory": ["email"]}
+    too_many = {"inputs": [{"id": str(i)} for i in range(51)], "properties": [], "propertiesWithHistory": ["email"]}
     assert http.post(f"{base}/batch/read", json=too_many).status_code == 400
 
 
 def test_batch_create_update_archive(emu, http, base):
     r = http.post(
-        f"{base}/batch/create", json={"inputs": [{"properties": {"email": f"c{i}@example.com"}} for i in range(3)]}
+        f"{base}/batch/create", json={"inputs": [{"properties": {"email": f"c{i}@example.com"}, "associations": []} for i in range(3)]}
     )
     assert r.status_code == 201 and r.json()["status"] == "COMPLETE" and len(r.json()["results"]) == 3
-    r = http.post(f"{base}/batch/create", json={"inputs": [{"properties": {"email": "c1@example.com"}}]})
+    r = http.post(f"{base}/batch/create", json={"inputs": [{"properties": {"email": "c1@example.com"}, "associations": []}]})
     assert r.status_code == 409 and r.json()["message"] == "Contact already exists. Existing ID: 1002"
     traced = {
         "inputs": [
-            {"properties": {"email": "c1@example.com"}, "objectWriteTraceId": "t1"},
-            {"properties": {"email": "n@example.com"}, "objectWriteTraceId": "t2"},
+            {"properties": {"email": "c1@example.com"}, "associations": [], "objectWriteTraceId": "t1"},
+            {"properties": {"email": "n@example.com"}, "associations": [], "objectWriteTraceId": "t2"},
         ]
     }
     r = http.post(f"{base}/batch/create", json=traced)
@@ -116,7 +119,7 @@ def test_batch_create_update_archive(emu, http, base):
     assert r.json()["context"] == {"ids": ["1001"]}
     assert http.post(f"{base}/batch/archive", json={"inputs": [{"id": "1001"}, {"id": "1002"}]}).status_code == 204
     assert emu.state.count_contacts() == 2
-    assert http.post(f"{base}/batch/create", json={"inputs": [{"properties": {}}] * 101}).status_code == 400
+    assert http.post(f"{base}/batch/create", json={"inputs": [{"properties": {}, "associations": []}] * 101}).status_code == 400
 
 
 def test_upsert_by_email(emu, http, base):
@@ -164,14 +167,15 @@ def test_upsert_by_id_is_multi_status(emu, http, base):
     body = r.json()
     assert [o["id"] for o in body["results"]] == ["1001"] and body["results"][0]["new"] is False
     assert sorted(e["category"] for e in body["errors"]) == ["OBJECT_NOT_FOUND", "VALIDATION_ERROR"]
-    dupes = [{"id": "a@example.com", "idProperty": "email"}, {"id": "A@EXAMPLE.COM", "idProperty": "email"}]
+    dupes = [{"id": "a@example.com", "idProperty": "email", "properties": {}},
+             {"id": "A@EXAMPLE.COM", "idProperty": "email", "properties": {}}]
     r = http.post(f"{base}/batch/upsert", json={"inputs": dupes})
     assert r.status_code == 400 and "Duplicate IDs found in batch input" in r.json()["message"]
-    r = http.post(f"{base}/batch/upsert", json={"inputs": [{"id": "x", "idProperty": "firstname"}]})
+    r = http.post(f"{base}/batch/upsert", json={"inputs": [{"id": "x", "idProperty": "firstname", "properties": {}}]})
     assert r.status_code == 400 and "non-unique" in r.json()["message"]
     assert (
         http.post(
-            f"{base}/batch/upsert", json={"inputs": [{"id": "a@example.com", "idProperty": "email"}] * 101}
+            f"{base}/batch/upsert", json={"inputs": [{"id": "a@example.com", "idProperty": "email", "properties": {}}] * 101}
         ).status_code
         == 400
     )
@@ -201,18 +205,21 @@ def test_search(emu, http, base):
         )
     emu.state.add_contact({"email": "alone@other.org", "lifecyclestage": "customer"}, created_at=t + 100)
     search = f"{base}/search"
-    r = http.post(
-        search,
-        json={
+    defaults = {"filterGroups": [], "sorts": [], "properties": [], "limit": 10, "after": "0"}  # required (dated)
+
+    def find(body):
+        return http.post(search, json={**defaults, **body})
+
+    r = find(
+        {
             "filterGroups": [{"filters": [{"propertyName": "firstname", "operator": "EQ", "value": "even"}]}],
             "limit": 10,
         },
     )
     body = r.json()
     assert body["total"] == 15 and len(body["results"]) == 10 and body["paging"]["next"]["after"] == "10"
-    page2 = http.post(
-        search,
-        json={
+    page2 = find(
+        {
             "filterGroups": [{"filters": [{"propertyName": "firstname", "operator": "EQ", "value": "Even"}]}],
             "limit": 10,
             "after": "10",
@@ -220,7 +227,7 @@ def test_search(emu, http, base):
     ).json()
     assert len(page2["results"]) == 5 and "paging" not in page2
     between = {"propertyName": "num_employees", "operator": "BETWEEN", "value": "5", "highValue": "7"}
-    assert http.post(search, json={"filterGroups": [{"filters": [between]}]}).json()["total"] == 3
+    assert find({"filterGroups": [{"filters": [between]}]}).json()["total"] == 3
     two_groups = {
         "filterGroups": [
             {"filters": [{"propertyName": "num_employees", "operator": "GTE", "value": "28"}]},
@@ -229,22 +236,22 @@ def test_search(emu, http, base):
         "sorts": [{"propertyName": "createdate", "direction": "DESCENDING"}],
         "properties": ["email", "lifecyclestage"],
     }
-    body = http.post(search, json=two_groups).json()
+    body = find(two_groups).json()
     assert [o["properties"]["email"] for o in body["results"]] == [
         "alone@other.org",
         "c29@example.com",
         "c28@example.com",
     ]
     created = {"propertyName": "createdate", "operator": "GT", "value": "2023-11-14T22:13:20.010Z"}
-    assert http.post(search, json={"filterGroups": [{"filters": [created]}]}).json()["total"] == 20
+    assert find({"filterGroups": [{"filters": [created]}]}).json()["total"] == 20
     email_in = {"propertyName": "email", "operator": "IN", "values": ["c1@example.com", "C2@example.com", "no@x.com"]}
-    assert http.post(search, json={"filterGroups": [{"filters": [email_in]}]}).json()["total"] == 2
-    assert http.post(search, json={"query": "other"}).json()["total"] == 1
-    assert http.post(search, json={"sorts": ["-num_employees"], "limit": 1}).json()["results"][0]["id"] == "1030"
-    assert http.post(search, json={"limit": 201}).status_code == 400
-    assert http.post(search, json={"after": "10000"}).status_code == 400
+    assert find({"filterGroups": [{"filters": [email_in]}]}).json()["total"] == 2
+    assert find({"query": "other"}).json()["total"] == 1
+    assert find({"sorts": ["-num_employees"], "limit": 1}).json()["results"][0]["id"] == "1030"
+    assert find({"limit": 201}).status_code == 400
+    assert find({"after": "10000"}).status_code == 400
     bad = {"filterGroups": [{"filters": [{"propertyName": "nope", "operator": "EQ", "value": "1"}]}]}
-    assert http.post(search, json=bad).status_code == 400
+    assert find(bad).status_code == 400
 
 
 def test_upsert_throughput_with_faults(emu):
