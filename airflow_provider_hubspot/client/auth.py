@@ -107,6 +107,14 @@ class Auth:
         ]
         return [v for v in values if v]
 
+    def rate_limit_identity(self) -> str:
+        """What names the app in the portal whose rate limit these credentials use (hashed by the
+        caller, never sent anywhere): the OAuth client id and refresh token (one installation), else the
+        static token (a private-app token or service key is one app in one portal)."""
+        if self.can_refresh:
+            return f"oauth:{self.client_id}:{self._refresh_token}"
+        return f"token:{self._access_token or self._developer_api_key or self._legacy_hapikey or ''}"
+
     def generation(self) -> int:
         """A number that changes whenever the access token changes."""
         return self._generation

@@ -39,7 +39,7 @@ from airflow_provider_hubspot.client.errors import (
     HubSpotServerError,
     HubSpotValidationError,
 )
-from airflow_provider_hubspot.client.ratelimit import RateLimiter
+from airflow_provider_hubspot.client.ratelimit import RateLimiter, WindowBackend, window_key
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +190,11 @@ class Transport:
     :param pool_size: HTTP connections kept per host (>= the concurrency you use).
     :param sleep: sleep function for retry waits and pacing (injectable for tests).
     :param clock: monotonic clock for pacing (injectable for tests).
+    :param rate_limit_backend: a rolling window shared by every client of the portal and app
+        (:class:`~airflow_provider_hubspot.client.ratelimit.RedisWindowBackend`); ``None`` paces from
+        HubSpot's rate-limit headers alone.
+    :param rate_limit_key: names the shared window (default: a hash of the base URL and the
+        credentials, which identify one app in one portal).
     """
 
     def __init__(
@@ -210,6 +215,8 @@ class Transport:
         clock: Callable[[], float] = time.monotonic,
         session: requests.Session | None = None,
         on_new_secret: Callable[[str], None] | None = None,
+        rate_limit_backend: WindowBackend | None = None,
+        rate_limit_key: str | None = None,
     ) -> None:
         if max_retries < 0:
             raise HubSpotConfigError(f"max_retries must be >= 0, got {max_retries!r}")
@@ -225,8 +232,13 @@ class Transport:
         self.backoff_max = backoff_max
         self.max_retry_after = float(max_retry_after)
         self._sleep = sleep
-        self.limiter = RateLimiter(rate_limit, rate_limit_interval, sleep=sleep, clock=clock)
-        self.search_limiter = RateLimiter(search_rate_limit, 1.0, sleep=sleep, clock=clock)
+        identity = auth.rate_limit_identity() if hasattr(auth, "rate_limit_identity") else ""
+        self.limiter = RateLimiter(
+            rate_limit, rate_limit_interval, sleep=sleep, clock=clock, backend=rate_limit_backend,
+            backend_key=window_key(self.base_url, identity, "ten-secondly", rate_limit_key), probe_first=True)
+        self.search_limiter = RateLimiter(
+            search_rate_limit, 1.0, sleep=sleep, clock=clock, backend=rate_limit_backend,
+            backend_key=window_key(self.base_url, identity, "search", rate_limit_key))
         self.stats = TransportStats()
         self.session = session or requests.Session()
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(pool_size, 4), max_retries=0)
@@ -380,10 +392,12 @@ class Transport:
             self.auth.apply(headers, query, developer=developer, post_form=self.post_form)
             if payload is None and json_body is not None:
                 payload = json.dumps(json_body).encode()  # before pacing: the send follows at once
-            (self.search_limiter if search else self.limiter).acquire()
+            slot = (self.search_limiter if search else self.limiter).take()
             raw = self._http(method, path, params=_merge_params(params, query), data=payload, headers=headers)
             if not search:
-                self.limiter.update_from_headers(raw.headers)
+                self.limiter.update_from_headers(raw.headers, slot.sent_at, counted=raw.status_code != 429)
+                if raw.status_code != 429:
+                    self.limiter.accepted()
             try:
                 response = self._parse(raw, method, path)
                 if expect is not None and not expect(response.body):
@@ -510,14 +524,16 @@ class Transport:
                     retry_after=exc.retry_after, status=exc.status, category=exc.category,
                     correlation_id=exc.correlation_id, request=exc.request, body=exc.body,
                 ) from None
-            if exc.retry_after is not None:  # never less than asked, never more than the cap
-                wait = min(exc.retry_after + jitter, max(self.max_retry_after, exc.retry_after))
-            elif exc.category == "SECONDLY":
-                wait = 1.0 + jitter
-            else:  # TEN_SECONDLY_ROLLING or an unknown policy: wait one window
-                wait = self.limiter.interval * (1 + jitter)
-            (self.search_limiter if exc.category == "SECONDLY" else self.limiter).pause(wait)
-            return wait
+            if exc.category == "SECONDLY":
+                wait = 1.0 + jitter if exc.retry_after is None else exc.retry_after + jitter
+                self.search_limiter.pause(wait)
+                return wait
+            # TEN_SECONDLY_ROLLING or an unknown policy: never less than a Retry-After asked; without
+            # one, a slot of the window, doubled per consecutive 429 (at most a window), not a whole
+            # window each time: the window frees continuously. Every thread holds back meanwhile.
+            retry_after = None if exc.retry_after is None else min(
+                exc.retry_after + jitter, max(self.max_retry_after, exc.retry_after))
+            return self.limiter.rate_limited(retry_after)
         if isinstance(exc, HubSpotServerError) and exc.status == 423:
             return 2.0 + jitter
         if isinstance(exc, HubSpotServerError) and exc.retry_after is not None:

@@ -69,12 +69,26 @@ def test_ten_secondly_429_waits_retry_after_then_succeeds(hubspot_emulator, make
     assert any(3.0 <= s < 3.3 for s in clock.sleeps), clock.sleeps
 
 
-def test_ten_secondly_429_without_retry_after_waits_one_interval(hubspot_emulator, make_client, clock):
-    hubspot_emulator.inject_fault("429", policy="TEN_SECONDLY_ROLLING")
+def test_ten_secondly_429_without_retry_after_waits_a_slot_not_a_window(hubspot_emulator, make_client, clock):
+    # Issue 17: the window frees continuously, so one 429 holds every thread back for one slot of it
+    # (interval / budget = 0.1 s at 100 / 10 s), doubled per consecutive 429, never more than a window.
+    hubspot_emulator.inject_fault("429", policy="TEN_SECONDLY_ROLLING", count=3)
     client = make_client()
     _list_contacts(client)
-    assert client.stats["retries"] == 1
-    assert any(10.0 <= s <= 12.5 for s in clock.sleeps), clock.sleeps
+    assert client.stats["retries"] == 3
+    waits = [s for s in clock.sleeps if s > 0]
+    assert len(waits) == 3, waits
+    for n, wait in enumerate(waits):
+        assert 0.1 * 2**n <= wait <= 0.1 * 2**n * 1.25 + 1e-9, waits
+
+
+def test_consecutive_429s_without_retry_after_grow_to_one_window_at_most(hubspot_emulator, make_client, clock):
+    hubspot_emulator.inject_fault("429", policy="TEN_SECONDLY_ROLLING", count=10)
+    client = make_client(max_retries=10)
+    _list_contacts(client)
+    waits = [s for s in clock.sleeps if s > 0]
+    assert len(waits) == 10 and max(waits) <= 10.0 * 1.25 and max(waits) >= 10.0, waits
+    assert all(w < 10.0 for w in waits[:7]), "0.1 s doubled: a window only from the 8th 429 on"
 
 
 def test_secondly_429_waits_about_a_second(hubspot_emulator, make_client, clock):
@@ -297,8 +311,8 @@ def test_rate_limiter_counts_requests_it_did_not_send(clock):
     limiter.update_from_headers({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "2"})
     start = clock.now
     limiter.acquire()
+    assert clock.now == start, "slots were left"
     limiter.acquire()
-    assert clock.now == start, "two slots were left"
     limiter.acquire()
     assert clock.now >= start + 10.0, "the window used by others is respected"
 
