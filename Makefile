@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed-$(AIRFLOW_VERSION)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --disable-pip-version-check --upgrade pip
-	$(PIP) install --quiet --disable-pip-version-check "apache-airflow==$(AIRFLOW_VERSION)" -e ".[test,lint]"
+	$(PIP) install --quiet --disable-pip-version-check "apache-airflow==$(AIRFLOW_VERSION)" -e ".[test,lint,redis]"
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -16,6 +16,9 @@ EXTRA_FIELDS: dict[str, tuple[str, str, Any, str, bool]] = {
     "refresh_token": ("OAuth refresh token", "string", None, "the access token is refreshed from it", True),
     "developer_api_key": ("Developer API key", "string", None,
                           "only for timeline event types/templates (app management)", True),
+    "rate_limit_backend_conn_id": ("Shared rate budget (Redis connection id)", "string", None,
+                                   "a Redis connection on which all tasks and workers of this portal share "
+                                   "one rate budget (needs the [redis] extra)", False),
     "max_retries": ("Max retries", "integer", 6, "retries on 429/5xx/timeouts per request", False),
     "timeout": ("Timeout (s)", "integer", 60, "connect/read timeout per request", False),
     "allow_insecure_http": ("Allow plain HTTP", "boolean", False,

@@ -428,6 +428,25 @@ class RedisWindowBackend:
             close()
 
 
+class LazyWindowBackend:
+    """A backend built on first use (e.g. looking up an Airflow connection in the task, not at parse
+    time); when building it fails, :meth:`take` raises and the limiter paces locally."""
+
+    def __init__(self, factory: Callable[[], WindowBackend]) -> None:
+        self._factory = factory
+        self._backend: WindowBackend | None = None
+        self._lock = threading.Lock()
+
+    def take(self, key: str, limit: int, window: float) -> float:
+        backend = self._backend
+        if backend is None:
+            with self._lock:
+                if self._backend is None:
+                    self._backend = self._factory()
+                backend = self._backend
+        return backend.take(key, limit, window)
+
+
 def window_key(base_url: str, identity: str, kind: str, scope: str | None = None) -> str:
     """The shared window's Redis key: portal + app (from the credentials, or ``scope``) + window kind.
 

@@ -29,7 +29,9 @@ class HubSpotHook(BaseHook):
     token); the host is the API base URL (empty for ``https://api.hubapi.com``). Extras:
     ``api_version``, ``rate_limit``, ``client_id`` / ``client_secret`` / ``refresh_token`` (OAuth
     refresh), ``developer_api_key``, ``max_retries``, ``timeout``, ``allow_insecure_http`` (send the
-    token over plain ``http://`` to a host other than this machine).
+    token over plain ``http://`` to a host other than this machine), ``rate_limit_backend_conn_id`` (a
+    Redis connection on which every task of the portal shares one rate budget) and ``rate_limit_key``
+    (names that shared budget; default: derived from the credentials).
 
     :param hubspot_conn_id: the Airflow connection id.
     :param api_version: overrides the connection's ``api_version`` (``2026-03``, ``2026-09``, ``v3``,
@@ -41,10 +43,12 @@ class HubSpotHook(BaseHook):
     conn_type = "hubspot"
     hook_name = "HubSpot"
 
-    def __init__(self, hubspot_conn_id: str = default_conn_name, api_version: str | None = None) -> None:
+    def __init__(self, hubspot_conn_id: str = default_conn_name, api_version: str | None = None,
+                 rate_limit_backend_conn_id: str | None = None) -> None:
         super().__init__()
         self.hubspot_conn_id = hubspot_conn_id
         self.api_version = api_version
+        self.rate_limit_backend_conn_id = rate_limit_backend_conn_id
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
@@ -75,7 +79,10 @@ class HubSpotHook(BaseHook):
 
     @cached_property
     def client(self) -> HubSpotClient:
-        client = self.client_from_connection(self.get_connection(self.hubspot_conn_id), self.api_version)
+        overrides: dict[str, Any] = {"rate_limit_backend_conn_id": self.rate_limit_backend_conn_id} \
+            if self.rate_limit_backend_conn_id else {}
+        client = self.client_from_connection(self.get_connection(self.hubspot_conn_id), self.api_version,
+                                             **overrides)
         self.log.info("%s", client.edition.describe())  # once per task: the version each API family uses
         return client
 
@@ -134,6 +141,12 @@ class HubSpotHook(BaseHook):
         for name in ("rate_limit_interval", "backoff_base", "backoff_max", "max_retry_after"):  # tuning, not in UI
             if extras.get(name) not in (None, ""):
                 options[name] = _seconds(conn.conn_id, name, extras[name])
+        backend_conn_id = overrides.pop("rate_limit_backend_conn_id", None) or extras.get(
+            "rate_limit_backend_conn_id")
+        if backend_conn_id:
+            options["rate_limit_backend"] = redis_rate_limit_backend(str(backend_conn_id))
+        if extras.get("rate_limit_key"):
+            options["rate_limit_key"] = str(extras["rate_limit_key"])
         options.update(overrides)
         return HubSpotClient(token, **options)
 
@@ -159,6 +172,25 @@ class HubSpotHook(BaseHook):
         except HubSpotError as exc:
             return False, f"HubSpot answered with an error: {exc}"
         return True, f"Connected to HubSpot at {client.base_url} (api_version {client.edition})."
+
+
+def redis_rate_limit_backend(redis_conn_id: str) -> Any:
+    """A shared rate-limit window on the Airflow Redis connection ``redis_conn_id``.
+
+    Needs ``apache-airflow-providers-redis`` (``pip install "airflow-provider-hubspot[redis]"``). The
+    connection is looked up when the first request is paced (in the task, or a trigger's worker thread),
+    so a Redis that is down then only makes the client pace locally, with a warning.
+    """
+    try:
+        from airflow.providers.redis.hooks.redis import RedisHook
+    except ImportError:
+        raise HubSpotConfigError(
+            f"rate_limit_backend_conn_id={redis_conn_id!r} needs the Redis provider: install "
+            "airflow-provider-hubspot[redis] (apache-airflow-providers-redis) on every worker."
+        ) from None
+    from airflow_provider_hubspot.client.ratelimit import LazyWindowBackend, RedisWindowBackend
+
+    return LazyWindowBackend(lambda: RedisWindowBackend(RedisHook(redis_conn_id=redis_conn_id).get_conn()))
 
 
 def _extras(conn: Any) -> dict[str, Any]:
