@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from airflow_provider_hubspot.client import DEFAULT_API_VERSION, Edition
 from airflow_provider_hubspot.operators.contacts import (
     HubSpotCreateOrUpdateContactsOperator,
     HubSpotMergeContactsOperator,
@@ -19,7 +20,8 @@ from airflow_provider_hubspot.operators.timeline import HubSpotCreateTimelineEve
 from ..unit.operators.conftest import point_connection
 
 CONTEXT = {"run_id": "retried", "ti": None}
-CRM = "/crm/objects/2026-03/contacts"
+EDITION = Edition.parse(DEFAULT_API_VERSION)  # the paths the operators use by default
+CRM = EDITION.crm_objects("contacts")
 
 
 @pytest.fixture
@@ -47,7 +49,7 @@ def test_upsert_batch_applied_then_lost_counts_created(emu):
 def test_list_add_applied_then_lost_counts_added(emu):
     vids = [emu.state.add_contact({"email": f"l{i}@example.com"}) for i in range(30)]
     list_id = emu.state.create_list("Static")[1]
-    emu.inject_fault("drop_after", path=f"/crm/lists/2026-03/{list_id}/memberships/add", method="PUT")
+    emu.inject_fault("drop_after", path=f"{EDITION.crm_lists}/{list_id}/memberships/add", method="PUT")
     result = HubSpotAddContactsToListOperator(task_id="t", list_id=list_id, vids=vids).execute(CONTEXT)
     assert _dropped(emu) == 1
     assert (result["added"], result["already_members"]) == (30, 0)
@@ -57,7 +59,7 @@ def test_list_add_applied_then_lost_counts_added(emu):
 def test_timeline_batch_applied_then_lost_counts_created(emu):
     emu.state.register_event_type_name("order_placed")
     events = [{"email": f"t{i}@example.com", "id": f"order-{i}"} for i in range(40)]
-    emu.inject_fault("drop_after", path="/integrators/timeline/2026-03/events/batch", method="POST")
+    emu.inject_fault("drop_after", path=f"{EDITION.timeline}/events/batch", method="POST")
     result = HubSpotCreateTimelineEventsOperator(task_id="t", events=events, event_type="order_placed").execute(CONTEXT)
     assert _dropped(emu) == 1
     assert (result["created"], result["already_existed"], result["rejected"]) == (40, 0, 0)
