@@ -98,17 +98,17 @@ _CHILD = textwrap.dedent("""
                 if left[0] <= 0:
                     return
                 left[0] -= 1
-            client.transport.request("GET", "%s", params={"limit": 1})
+            client.transport.request("GET", cfg["path"], params={"limit": 1})
     threads = [threading.Thread(target=work) for _ in range(cfg["threads"])]
     [t.start() for t in threads]
     [t.join() for t in threads]
     print(json.dumps({**client.stats, "backend_failures": client.transport.limiter.backend_failures}))
-""" % CONTACTS)
+""")
 
 
 def _run_processes(emulator: HubSpotEmulator, *, processes: int, requests: int, limit: int, interval: float,
                    redis_url: str | None, threads: int = 4) -> list[dict[str, Any]]:
-    cfg = {"token": emulator.token, "url": emulator.url, "limit": limit, "interval": interval,
+    cfg = {"token": emulator.token, "url": emulator.url, "limit": limit, "interval": interval, "path": CONTACTS,
            "requests": requests, "threads": threads, "redis": redis_url}
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     procs = [subprocess.Popen([sys.executable, "-c", _CHILD, json.dumps(cfg)], stdout=subprocess.PIPE,
