@@ -335,7 +335,8 @@ class ChangeFilter:
 
         for chunk in chunked(records, LOOKUP_BATCH):
             keyed = [(record, None if record.invalid else self.key_of(record)) for record in chunk]
-            known = self.state.lookup([key for _, key in keyed if key])
+            # a first run (empty state) has nothing to look up
+            known = self.state.lookup([key for _, key in keyed if key]) if self.state.keys_at_start else {}
             for record, key in keyed:
                 if key:
                     fp = self.fingerprint_of(record)
