@@ -33,6 +33,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/parallel.py
 	$(PY) benchmarks/change_only.py
 
 clean:
