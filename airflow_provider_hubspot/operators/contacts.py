@@ -264,17 +264,9 @@ class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
     def _stopped_with_state(self, exc: HubSpotError, progress: Progress, rejects: RejectsFile) -> AirflowException:
         """HubSpot stopped a change-only sync: what was written is in the state, so a re-run finishes it."""
         rejects.close()
-        permanent = isinstance(exc, (HubSpotDailyLimitError, HubSpotAuthError))
-        what = "HubSpot's daily API limit is used up" if isinstance(exc, HubSpotDailyLimitError) else "The sync stopped"
-        message = (f"{what}: {exc}. {progress.counts['written']:,} records were written before it "
-                   f"({progress.line()}) and are saved in the state at {self.state_path}: run the task again with "
-                   "the same input to finish — only the records not yet written will be sent. ")
-        if isinstance(exc, HubSpotDailyLimitError):
-            message += "The daily limit resets at midnight in the HubSpot account's time zone."
-        elif isinstance(exc, HubSpotAuthError):
-            message += "Fix the connection's credentials first: a retry with the same ones cannot succeed."
-        self.log.error("%s", message)
-        return AirflowFailException(message) if permanent else AirflowException(message)
+        return self._stop(exc, progress, f"and are saved in the state at {self.state_path}: run the task again "
+                                         "with the same input to finish — only the records not yet written will be "
+                                         "sent.")
 
     def _check_key_column(self, columns: Sequence[str]) -> None:
         """A source with a header must have the id property's column: found before anything is sent."""
@@ -319,16 +311,21 @@ class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
             count = write_resume_file(path, (record.data for record in _read_so_far(runner)), as_csv=as_csv)
             note = f" Reading the rest of the input failed ({source_exc}); the resume file holds the records before it."
         rejects.close()
-        permanent = isinstance(exc, (HubSpotDailyLimitError, HubSpotAuthError))
+        return self._stop(exc, progress, f"; the {count:,} records not yet sent are in {path} — run the task again "
+                                         f"with source_path={path!r} (same properties_map) to finish.{note}")
+
+    def _stop(self, exc: HubSpotError, progress: Progress, next_step: str) -> AirflowException:
+        """The error for a sync HubSpot stopped: what was written, ``next_step``, and whether a retry can help
+        (not after the daily limit or bad credentials: those fail without Airflow retries)."""
         what = "HubSpot's daily API limit is used up" if isinstance(exc, HubSpotDailyLimitError) else "The sync stopped"
         message = (f"{what}: {exc}. {progress.counts['written']:,} records were written before it "
-                   f"({progress.line()}); the {count:,} records not yet sent are in {path} — "
-                   f"run the task again with source_path={path!r} (same properties_map) to finish.{note} ")
+                   f"({progress.line()}){'' if next_step.startswith(';') else ' '}{next_step} ")
         if isinstance(exc, HubSpotDailyLimitError):
             message += "The daily limit resets at midnight in the HubSpot account's time zone."
         elif isinstance(exc, HubSpotAuthError):
             message += "Fix the connection's credentials first: a retry with the same ones cannot succeed."
         self.log.error("%s", message)
+        permanent = isinstance(exc, (HubSpotDailyLimitError, HubSpotAuthError))
         return AirflowFailException(message) if permanent else AirflowException(message)
 
 

@@ -18,18 +18,12 @@ from airflow_provider_hubspot._compat import AirflowException, AirflowFailExcept
 from airflow_provider_hubspot.operators.contacts import HubSpotCreateOrUpdateContactsOperator
 from airflow_provider_hubspot.sync_state import SyncState
 
-from ..unit.operators.conftest import point_connection, read_jsonl
+from ..unit.operators.conftest import read_jsonl
 
 CONTEXT = {"run_id": "change-only", "ti": None}
 UPSERT = "/contacts/batch/upsert"
 RUNNER = Path(__file__).with_name("_run_operator.py")
 
-
-@pytest.fixture
-def emu(hubspot_connection, monkeypatch):
-    hubspot_connection.rate_limit = 100_000
-    point_connection(hubspot_connection, monkeypatch, backoff_base=0.01, backoff_max=0.02)
-    return hubspot_connection
 
 
 def _rows(n: int, *, changed: set[int] = frozenset(), start: int = 0) -> list[dict[str, Any]]:

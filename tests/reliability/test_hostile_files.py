@@ -42,12 +42,6 @@ from ..unit.operators.conftest import point_connection, read_jsonl
 CONTEXT = {"run_id": "hostile", "ti": None, "data_interval_start": None, "data_interval_end": None}
 
 
-@pytest.fixture
-def emu(hubspot_connection, monkeypatch):
-    hubspot_connection.rate_limit = 100_000
-    point_connection(hubspot_connection, monkeypatch)
-    return hubspot_connection
-
 
 def _upsert(**kwargs: Any) -> HubSpotCreateOrUpdateContactsOperator:
     return HubSpotCreateOrUpdateContactsOperator(task_id="t", **kwargs)

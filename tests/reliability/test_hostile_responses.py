@@ -29,7 +29,7 @@ def _records(n=5):
 def test_one_hostile_answer_is_retried_and_nothing_is_lost(hubspot_emulator, kind, _):
     options = {"seconds": 1.0} if kind == "slow" else {}
     hubspot_emulator.interval_ms = 100
-    hubspot_emulator.inject_fault(kind, path="/crm/objects/2026-03/contacts/batch/upsert", **options)
+    hubspot_emulator.inject_fault(kind, path="/crm/objects/2026-09/contacts/batch/upsert", **options)
     client = _client(hubspot_emulator)
     outcome = client.contacts.upsert(_records())
     assert outcome.counts["created"] + outcome.counts["updated"] == 5 and not outcome.rejections
@@ -41,12 +41,12 @@ def test_one_hostile_answer_is_retried_and_nothing_is_lost(hubspot_emulator, kin
 def test_persistent_hostile_answers_end_in_a_clear_error(hubspot_emulator, kind, has_response):
     options = {"seconds": 1.0} if kind == "slow" else {}
     hubspot_emulator.interval_ms = 100
-    hubspot_emulator.inject_fault(kind, count=10, path="/crm/objects/2026-03/contacts/batch/upsert", **options)
+    hubspot_emulator.inject_fault(kind, count=10, path="/crm/objects/2026-09/contacts/batch/upsert", **options)
     client = _client(hubspot_emulator, max_retries=2)
     with pytest.raises(HubSpotError) as info:
         client.contacts.upsert(_records())
     text = str(info.value)
-    assert "POST /crm/objects/2026-03/contacts/batch/upsert" in text
+    assert "POST /crm/objects/2026-09/contacts/batch/upsert" in text
     if has_response:
         assert info.value.correlation_id and info.value.correlation_id in text
     assert "Traceback" not in text and "<html" not in text.lower()
@@ -68,7 +68,7 @@ def test_wrong_shapes_on_reads_are_errors_not_empty_results(hubspot_emulator):
     for kind_path, call in [
         ("/contacts/search/v1/external/lifecyclestages", lambda: client.lifecycle.stage_counts(0, 1000)),
         ("/form-integrations/v1/submissions/forms/f", lambda: list(client.forms.iter_submissions("f"))),
-        ("/crm/objects/2026-03/contacts/search", lambda: list(client.contacts.search("x"))),
+        ("/crm/objects/2026-09/contacts/search", lambda: list(client.contacts.search("x"))),
     ]:
         hubspot_emulator.state.create_form("f")
         hubspot_emulator.inject_fault("wrong_shape", path=kind_path)

@@ -19,17 +19,11 @@ import pytest
 from airflow_provider_hubspot._compat import AirflowFailException
 from airflow_provider_hubspot.operators.removals import HubSpotDeleteObjectsOperator, HubSpotSyncListMembersOperator
 
-from ..unit.operators.conftest import point_connection, read_jsonl
+from ..unit.operators.conftest import read_jsonl
 
 CONTEXT = {"run_id": "removals", "ti": None}
 RUNNER = Path(__file__).with_name("_run_operator.py")
 
-
-@pytest.fixture
-def emu(hubspot_connection, monkeypatch):
-    hubspot_connection.rate_limit = 100_000
-    point_connection(hubspot_connection, monkeypatch, backoff_base=0.01, backoff_max=0.02)
-    return hubspot_connection
 
 
 def _contacts(emu, n: int, prefix: str = "p") -> list[int]:

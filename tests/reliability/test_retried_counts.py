@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from airflow_provider_hubspot.client import DEFAULT_API_VERSION, Edition
 from airflow_provider_hubspot.operators.contacts import (
     HubSpotCreateOrUpdateContactsOperator,
@@ -17,18 +15,10 @@ from airflow_provider_hubspot.operators.contacts import (
 from airflow_provider_hubspot.operators.lists import HubSpotAddContactsToListOperator
 from airflow_provider_hubspot.operators.timeline import HubSpotCreateTimelineEventsOperator
 
-from ..unit.operators.conftest import point_connection
-
 CONTEXT = {"run_id": "retried", "ti": None}
 EDITION = Edition.parse(DEFAULT_API_VERSION)  # the paths the operators use by default
 CRM = EDITION.crm_objects("contacts")
 
-
-@pytest.fixture
-def emu(hubspot_connection, monkeypatch):
-    hubspot_connection.rate_limit = 100_000
-    point_connection(hubspot_connection, monkeypatch, backoff_base=0.01, backoff_max=0.02)
-    return hubspot_connection
 
 
 def _dropped(emu) -> int:
