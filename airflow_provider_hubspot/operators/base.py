@@ -28,6 +28,7 @@ from airflow_provider_hubspot.client.errors import (
 )
 from airflow_provider_hubspot.hooks.hubspot import HubSpotHook
 from airflow_provider_hubspot.operators.lineage import HubSpotLineageMixin, observe_columns
+from airflow_provider_hubspot.partitions import partition_of
 from airflow_provider_hubspot.sources import (
     PropertyMapper,
     describe_source,
@@ -47,10 +48,18 @@ class HubSpotBaseOperator(HubSpotLineageMixin, BaseOperator):
     """Base of the HubSpot operators.
 
     :param hubspot_conn_id: the ``hubspot`` connection to use.
-    :param api_version: overrides the connection's ``api_version`` (``2026-03``, ``v3``, ``v1``...).
+    :param api_version: overrides the connection's ``api_version`` (``2026-09``, ``2026-03``, ``v3``, ``v1``).
     :param log_rejected_values: write the values of rejected records (e-mails, names) into the task
         log. Off by default: the log names each rejected record by its input index, code and
         HubSpot's reason with personal values masked; the rejects file keeps the records.
+    :param rate_limit_backend_conn_id: a Redis connection on which every task of the portal shares
+        one rate budget (overrides the ``hubspot`` connection's extra of that name).
+    :param partitions: split one sync over this many tasks (e.g. mapped with ``partition_index``):
+        this task handles only the source rows whose key hashes to ``partition_index``, so no two
+        tasks write the same record (see :mod:`airflow_provider_hubspot.partitions`).
+    :param partition_index: this task's partition, ``0`` .. ``partitions - 1``.
+    :param partition_key: the source column the rows are split by (default ``email``; rows that are
+        plain values, such as ids, are split by the value).
     """
 
     ui_color = HUBSPOT_ORANGE
@@ -61,11 +70,17 @@ class HubSpotBaseOperator(HubSpotLineageMixin, BaseOperator):
     outcome_keys: Sequence[str] = ()
 
     def __init__(self, *, hubspot_conn_id: str = HubSpotHook.default_conn_name, api_version: str | None = None,
-                 log_rejected_values: bool = False, **kwargs: Any) -> None:
+                 log_rejected_values: bool = False, rate_limit_backend_conn_id: str | None = None,
+                 partitions: int | str | None = None, partition_index: int | str | None = None,
+                 partition_key: str = "email", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.hubspot_conn_id = hubspot_conn_id
         self.api_version = api_version
         self.log_rejected_values = log_rejected_values
+        self.rate_limit_backend_conn_id = rate_limit_backend_conn_id
+        self.partitions = partitions
+        self.partition_index = partition_index
+        self.partition_key = partition_key
 
     def check_required(self) -> None:
         """Fail (without retries) when a required parameter rendered empty, before anything is read or sent."""
@@ -110,7 +125,8 @@ class HubSpotBaseOperator(HubSpotLineageMixin, BaseOperator):
 
     @cached_property
     def hook(self) -> HubSpotHook:
-        return HubSpotHook(hubspot_conn_id=self.hubspot_conn_id, api_version=self.api_version or None)
+        return HubSpotHook(hubspot_conn_id=self.hubspot_conn_id, api_version=self.api_version or None,
+                           rate_limit_backend_conn_id=self.rate_limit_backend_conn_id or None)
 
     @property
     def client(self) -> HubSpotClient:
@@ -150,13 +166,33 @@ class SourceMixin:
         return any(value not in (None, "") for value in (self.records, self.source_path, self.sql))
 
     def source_rows(self, on_columns: Callable[[Sequence[str]], None] | None = None) -> Iterator[Any]:
-        return observe_columns(self, iter_source_rows(  # observe_columns: the OpenLineage schema facet
+        rows = observe_columns(self, iter_source_rows(  # observe_columns: the OpenLineage schema facet
             records=self.records, source_path=self.source_path, sql=self.sql, sql_conn_id=self.sql_conn_id,
             file_format=self.file_format, fetch_size=self.fetch_size, on_columns=on_columns))
+        partitions = getattr(self, "partitions", None)
+        if partitions in (None, ""):
+            return rows
+        return _one_partition(rows, partitions, getattr(self, "partition_index", None),
+                              getattr(self, "partition_key", "email"))
 
     def source_records(self, mapper: PropertyMapper | None = None,
                        on_columns: Callable[[Sequence[str]], None] | None = None) -> Iterator[Record]:
         return iter_records(self.source_rows(on_columns), mapper)
+
+
+def _one_partition(rows: Iterator[Any], partitions: Any, index: Any, key: str) -> Iterator[Any]:
+    """The rows of partition ``index`` of ``partitions`` (by the hash of ``key``, or of a plain row's value)."""
+    try:
+        count, number = int(str(partitions).strip()), int(str(index).strip())
+    except ValueError:
+        raise HubSpotConfigError(f"partitions and partition_index must be whole numbers, got {partitions!r} and "
+                                 f"{index!r}.") from None
+    if count < 1 or not 0 <= number < count:
+        raise HubSpotConfigError(f"partition_index must be in 0..{count - 1} for partitions={count}, got {number}.")
+    for row in rows:
+        value = row.get(key) if isinstance(row, Mapping) else row
+        if partition_of(value, count) == number:
+            yield row
 
 
 class Counted:

@@ -294,3 +294,18 @@ def test_a_key_repeated_in_one_run_keeps_last_wins_with_a_state(emu, tmp_path):
     assert _sent_emails(emu, mark) == ["c5@example.com"], "repeated keys stay last-wins"
     assert emu.state.contact_by_email("c5@example.com")["properties"]["firstname"] == "C5"
     assert again["unchanged"] == 1198
+
+
+def test_partitioned_sync_splits_the_source_without_overlap(emu, tmp_path):
+    """Three mapped tasks with partitions=3 write every row exactly once between them."""
+    path = tmp_path / "people.csv"
+    path.write_text("email,firstname\n" + "".join(f"Part{i}@Example.com,P{i}\n" for i in range(300)))
+    results = [HubSpotCreateOrUpdateContactsOperator(task_id=f"sync_{i}", source_path=str(path), partitions=3,
+                                                     partition_index=str(i)).execute(CONTEXT) for i in range(3)]
+    assert sum(r["received"] for r in results) == 300 and all(40 < r["received"] < 160 for r in results)
+    assert emu.state.count_contacts() == 300
+    sent = _sent_emails(emu)
+    assert len(sent) == len(set(sent)) == 300, "no row is sent by two tasks"
+    with pytest.raises(AirflowFailException, match="partition_index must be in 0..2"):
+        HubSpotCreateOrUpdateContactsOperator(task_id="bad", source_path=str(path), partitions=3,
+                                              partition_index=3).execute(CONTEXT)
