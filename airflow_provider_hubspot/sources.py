@@ -372,19 +372,28 @@ class PropertyMapper:
         self.exclude = set(exclude)
         #: Output property names in first-seen order (empty values included): a resume file's header.
         self.names: dict[str, None] = {}
+        self._names_of: dict[str, str] = {}  # checked column -> property name
 
     def __call__(self, row: Any) -> Any:
         """Map one row; :class:`InvalidValue` names the column whose name or value HubSpot cannot take."""
         if not isinstance(row, Mapping):
             return row  # the client reports the record as not a dict
         out: dict[str, str] = {}
+        names = self._names_of
         for column, value in row.items():
-            if column in self.exclude:
+            name = names.get(column) if type(column) is str else None
+            if name is None:
+                if column in self.exclude:
+                    continue
+                check_property_name(column)
+                name = names[column] = self.properties_map.get(column) or str(column)
+                self.names.setdefault(name, None)
+            if type(value) is str and name not in self.date_properties:  # the common case: text as it is
+                if value and not value.isspace():
+                    out[name] = value
+                elif self.include_empty:
+                    out[name] = ""
                 continue
-            check_property_name(column)
-            name = self.properties_map.get(column) or str(column)
-            if name not in self.names:
-                self.names[name] = None
             if value is None or (isinstance(value, str) and value.strip() == ""):
                 if self.include_empty:
                     out[name] = ""
