@@ -35,3 +35,8 @@ def load_dag(dag_id: str, file_name: str) -> Any:
 
 def task_states(dag_run: Any) -> dict[str, str]:
     return {ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in dag_run.get_task_instances()}
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "slow: starts Airflow's own processes (about a minute); "
+                            "deselect with -m 'not slow'")
