@@ -219,10 +219,23 @@ class HubSpotFormSubmissionEventTrigger(_HubSpotEventTrigger):
         log.info("%s: starting after %d (epoch ms)", self.state_key(), cursor.watermark)
         return cursor
 
-    def _advance(self, cursor: SubmissionCursor, stream: Any) -> tuple[list[dict[str, Any]], SubmissionCursor]:
+    def _advance(self, cursor: SubmissionCursor, stream: Any, *, read_at: int | None = None,
+                 ) -> tuple[list[dict[str, Any]], SubmissionCursor]:
+        """The new submissions in ``stream`` and the next position.
+
+        :param read_at: when a read of the recently-updated feed began (epoch ms): the feed was then read
+            completely, so the next read need not reach further back than ``overlap_ms`` before it even
+            when this watcher's form had nothing new (else a quiet form would keep every poll reading the
+            feed back to its last submission).
+        """
         new = NewSubmissions(stream, cursor, overlap_ms=self.overlap_ms, max_seen=MAX_SEEN_IDS)
         batch = list(new)
-        return batch, new.cursor
+        after = new.cursor
+        if read_at is not None and read_at - self.overlap_ms > after.floor:
+            floor = read_at - self.overlap_ms
+            after = SubmissionCursor(max(after.watermark, floor - 1), floor,
+                                     frozenset(after.seen) if after.watermark >= floor else frozenset())
+        return batch, after
 
     def _event(self, batch: list[dict[str, Any]], before: SubmissionCursor, after: SubmissionCursor) -> TriggerEvent:
         """The event's payload: ids and timestamps (e-mail and values only when asked), newest first."""
@@ -247,10 +260,9 @@ class HubSpotFormSubmissionEventTrigger(_HubSpotEventTrigger):
     def _read(self, client: HubSpotClient, cursor: SubmissionCursor) -> tuple[list[dict[str, Any]], SubmissionCursor]:
         since = cursor.floor - 1
         if self.form_id:  # the form's own submissions (full history, values); same conversion ids as the feed
-            stream: Any = client.forms.iter_submissions(self.form_id, since_ms=since)
-        else:
-            stream = client.forms.iter_contact_submissions(since_ms=since)
-        return self._advance(cursor, stream)
+            return self._advance(cursor, client.forms.iter_submissions(self.form_id, since_ms=since))
+        read_at = _now_ms()
+        return self._advance(cursor, client.forms.iter_contact_submissions(since_ms=since), read_at=read_at)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         store = PositionStore(self, self.state_key())
@@ -284,7 +296,8 @@ class HubSpotFormSubmissionEventTrigger(_HubSpotEventTrigger):
     @classmethod
     async def open_shared_stream(cls, kwargs: dict[str, Any]) -> AsyncIterator[Any]:
         """Poll the recently-updated-contacts feed once per interval for every watcher sharing the key, from the
-        oldest position among them; yields ``{"floor", "submissions"}`` (every form)."""
+        oldest position among them; yields ``{"floor", "read_at", "submissions"}`` (every form; ``read_at``: when
+        the read began)."""
         poller = cls(**kwargs)
         key = poller.shared_stream_key()
         floors = _SHARED_FLOORS.setdefault(key, {})
@@ -296,10 +309,11 @@ class HubSpotFormSubmissionEventTrigger(_HubSpotEventTrigger):
                         while not floors:  # the watchers register their positions when they start
                             await asyncio.sleep(REGISTRATION_CHECK_SECONDS)
                         floor = min(floors.values())
+                        read_at = _now_ms()
                         submissions = await run_in_thread(lease, functools.partial(_read_feed, since_ms=floor - 1),
                                                           name="hubspot-watch-shared")
                         failures = 0
-                        yield {"floor": floor, "submissions": submissions}
+                        yield {"floor": floor, "read_at": read_at, "submissions": submissions}
                         await asyncio.sleep(poller.poll_interval)
             except HubSpotError as exc:
                 failures += 1
@@ -317,7 +331,7 @@ class HubSpotFormSubmissionEventTrigger(_HubSpotEventTrigger):
                 if raw["floor"] > cursor.floor:  # polled before this watcher joined: the next poll reaches back
                     continue
                 mine = [s for s in raw["submissions"] if not self.form_id or s.get("formId") == self.form_id]
-                batch, after = self._advance(cursor, mine)
+                batch, after = self._advance(cursor, mine, read_at=raw.get("read_at"))
                 if batch:
                     yield self._event(batch, cursor, after)
                 if after != cursor:

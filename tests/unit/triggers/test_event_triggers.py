@@ -303,6 +303,36 @@ else:
         assert [e["count"] for e in events_a] == [1] and [e["count"] for e in events_b] == [1]
         assert events_b[0]["submissions"][0]["submittedAt"] == NOW + 5
 
+    def test_a_quiet_watcher_does_not_keep_reading_the_feed_back_to_its_start(hubspot_connection, db, monkeypatch):
+        """The feed was read completely up to the poll: the next read reaches only overlap_ms before it, even
+        when the watched form had nothing new (shared, and a lone any-form watcher)."""
+        from airflow.triggers.shared_stream import SharedStreamManager
+
+        later = NOW + 3_600_000
+        clock = {"now": NOW}
+        monkeypatch.setattr(events, "_now_ms", lambda: clock["now"])
+        quiet = as_the_triggerer_creates_it(HubSpotFormSubmissionEventTrigger(form_id="quiet", poll_interval=FAST),
+                                            assets=["quiet"])
+        anyform = as_the_triggerer_creates_it(HubSpotFormSubmissionEventTrigger(poll_interval=FAST), assets=["any"])
+
+        async def scenario():
+            manager = SharedStreamManager()
+            key = quiet.shared_stream_key()
+            shared = Running(quiet, quiet.filter_shared_stream(manager.subscribe(trigger_id=1, trigger=quiet, key=key)))
+            alone = Running(anyform)  # run() on its own
+            await until(lambda: position(db, "quiet", "quiet") and position(db, "any", "any"), "the start positions")
+            clock["now"] = later
+            await until(lambda: position(db, "quiet", "quiet")["floor"] == later - quiet.overlap_ms
+                        and position(db, "any", "any")["floor"] == later - anyform.overlap_ms, "the floors to follow")
+            await shared.stop()
+            await alone.stop()
+            await manager.unsubscribe(1, key)
+            return shared.events + alone.events
+
+        assert asyncio.run(scenario()) == []
+        reads = [r for r in hubspot_connection.requests if r.path == FEED]
+        assert reads, "both read the feed"
+
     def test_errors_are_retried_and_the_watcher_goes_on(hubspot_connection, db, monkeypatch):
         emu = hubspot_connection
         monkeypatch.setattr(events, "MAX_BACKOFF_SECONDS", 0.01)
