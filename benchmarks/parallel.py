@@ -48,6 +48,12 @@ def ensure_redis_server() -> str:
     return shutil.which("redis-server") or "redis-server"
 
 
+def sustained_contacts_per_s(accepted: list[float]) -> float:
+    """R / mean(t[k+R] - t[k]) x records per request over the accepted writes' sorted arrival times."""
+    spans = [accepted[k + RATE] - accepted[k] for k in range(len(accepted) - RATE)]
+    return RATE / statistics.fmean(spans) * BATCH
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -85,8 +91,7 @@ def run_case(processes: int, rows: int, backend: bool, work: Path) -> dict[str, 
         results = [json.loads((work / f"cfg-{processes}-{backend}-{i}.result.json").read_text())
                    for i in range(processes)]
         accepted = sorted(r.timestamp for r in emu.requests if r.method == "POST" and 200 <= r.status < 300)
-        spans = [accepted[k + RATE] - accepted[k] for k in range(len(accepted) - RATE)]
-        sustained = RATE / statistics.fmean(spans) * BATCH
+        sustained = sustained_contacts_per_s(accepted)
         stats = dict(emu.stats)
         return {
             "id": f"{processes}-process{'es' if processes > 1 else ''}-{'backend' if backend else 'no-backend'}",
