@@ -7,8 +7,9 @@ from typing import Any
 
 #: name -> (label, JSON-schema type, default, description, sensitive)
 EXTRA_FIELDS: dict[str, tuple[str, str, Any, str, bool]] = {
-    "api_version": ("API version", "string", "2026-03",
-                    "2026-03 (default), any YYYY-MM, v3, or v1 for the legacy endpoints", False),
+    "api_version": ("API version", "string", "2026-09",
+                    "2026-09 (default) or 2026-03 (each API family uses its newest version not newer, e.g. "
+                    "timeline 2026-03), v3, or v1 for the legacy endpoints", False),
     "rate_limit": ("Rate limit (requests / 10 s)", "integer", 100,
                    "100 Free/Starter; 190 Professional/Enterprise; 250 with the API limit pack", False),
     "client_id": ("OAuth client ID", "string", None, "with client secret + refresh token: OAuth", False),
@@ -32,7 +33,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "placeholders": {
         "password": "private-app token, service key or OAuth access token",
         "host": "https://api.hubapi.com (leave empty) or http://127.0.0.1:8765 for the emulator",
-        "api_version": "2026-03",
+        "api_version": "2026-09",
         "rate_limit": "100",
     },
 }

@@ -17,7 +17,7 @@ Connections:
   * ``crm_db``: a database connection readable by common-sql (the demo uses SQLite).
 
 Params: ``list_id`` (a static list's id), ``event_type`` (timeline event type name for the
-2026-03 API), ``summary_path`` (optional file the summary is also written to), ``state_path``
+date-based API), ``summary_path`` (optional file the summary is also written to), ``state_path``
 (optional: with it, ``upsert_contacts`` sends only the rows that changed since its last run).
 """
 

@@ -241,7 +241,7 @@ def prepare_emulator(emulator: HubSpotEmulator) -> dict[str, Any]:
 def hubspot_connection(emulator: HubSpotEmulator) -> dict[str, Any]:
     """``AIRFLOW_CONN_HUBSPOT_DEFAULT`` (JSON form) for the emulator; pace to its rate limit."""
     return {"conn_type": "hubspot", "host": emulator.url, "password": emulator.token,
-            "extra": {"rate_limit": emulator.rate_limit, "api_version": "2026-03"}}
+            "extra": {"rate_limit": emulator.rate_limit, "api_version": "2026-09"}}
 
 
 def _pokes(emulator: HubSpotEmulator, prefix: str) -> int:

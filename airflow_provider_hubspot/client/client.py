@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from airflow_provider_hubspot.client.auth import DEFAULT_TOKEN_PATHS, Auth
+from airflow_provider_hubspot.client.auth import Auth
 from airflow_provider_hubspot.client.contacts import ContactsAPI
 from airflow_provider_hubspot.client.editions import Edition
 from airflow_provider_hubspot.client.email import EmailAPI
@@ -25,8 +25,8 @@ class HubSpotClient:
     :param base_url: API base URL; empty means ``https://api.hubapi.com``.
     :param allow_insecure_http: accept a plain ``http://`` base URL on another machine (the token
         travels in clear text); without it only loopback hosts may use ``http://``.
-    :param api_version: the HubSpot API version asked for: a date version (``2026-03`` default,
-        ``2026-09``; any ``YYYY-MM`` up to the newest supported), ``v3`` or ``v1``. Each API family uses
+    :param api_version: the HubSpot API version asked for: a date version (``2026-09`` default,
+        ``2026-03``; any ``YYYY-MM`` up to the newest supported), ``v3`` or ``v1``. Each API family uses
         the newest version it has that is not newer (``client.edition.describe()`` says which).
     :param client_id: OAuth client id (refresh is automatic with ``client_secret`` + ``refresh_token``).
     :param client_secret: OAuth client secret.
@@ -66,12 +66,9 @@ class HubSpotClient:
         **transport_options: Any,
     ) -> None:
         self.edition = Edition.parse(api_version)
-        token_paths = DEFAULT_TOKEN_PATHS
-        if self.edition.version not in ("v1", "v3"):  # the edition's own token endpoint first, then v1
-            token_paths = (self.edition.oauth_token_path, "/oauth/v1/token")
         self.auth = Auth(
             access_token=access_token,
-            token_paths=token_paths,
+            token_paths=(self.edition.oauth_token_path, "/oauth/v1/token"),  # the edition's endpoint, then v1
             client_id=client_id,
             client_secret=client_secret,
             refresh_token=refresh_token,

@@ -441,7 +441,7 @@ class ContactsAPI(ApiFamily):
         if self.edition.is_v1 and id_property not in ("email", "vid"):
             raise HubSpotConfigError(
                 f"The v1 batch endpoint identifies contacts by email or vid only, not {id_property!r}; "
-                "use a modern api_version (e.g. '2026-03') to upsert by a unique property."
+                "use a modern api_version (e.g. '2026-09') to upsert by a unique property."
             )
         limit = V1_BATCH_LIMIT if self.edition.is_v1 else MODERN_BATCH_LIMIT
         if batch_size is not None and batch_size < 1:

@@ -24,7 +24,7 @@ SUPPORTED_VERSIONS: tuple[str, ...] = ("2026-03", "2026-09")
 #: The newest of them; a newer ``api_version`` is refused.
 LATEST_VERSION = SUPPORTED_VERSIONS[-1]
 #: What an empty ``api_version`` means.
-DEFAULT_API_VERSION = "2026-03"
+DEFAULT_API_VERSION = "2026-09"
 
 #: The stable date versions HubSpot publishes per API family (its public OpenAPI collection, 2026-08),
 #: limited to :data:`SUPPORTED_VERSIONS`. Every family also has a numbered form (``v3``; Associations:
@@ -64,7 +64,7 @@ FAMILY_NAMES: dict[str, str] = {
     "forms": "forms",
 }
 #: Families a ``v1`` edition calls on their v1 paths (the others use v3 there).
-V1_FAMILIES = frozenset({"crm_objects", "lists", "timeline", "properties", "oauth"})
+V1_FAMILIES = frozenset({"crm_objects", "lists", "timeline", "properties"})
 #: Families the provider's operators and sensors use: the ones named in the log line of a task.
 USED_FAMILIES: tuple[str, ...] = ("crm_objects", "lists", "properties", "timeline", "oauth")
 
@@ -76,6 +76,8 @@ def resolve_version(requested: str, family: str) -> str:
     """The version ``family`` uses when ``requested`` is asked for (``v1``, ``v3`` or a date version)."""
     if family not in FAMILY_VERSIONS:
         raise KeyError(f"unknown API family {family!r}; known: {', '.join(FAMILY_VERSIONS)}")
+    if family == "oauth" and requested in ("v1", "v3"):
+        return FAMILY_VERSIONS["oauth"][0]  # OAuth v1 goes off on 2027-02-16: refresh at the date-based endpoint
     if requested == "v1":
         return "v1" if family in V1_FAMILIES else "v3"
     if requested == "v3":
@@ -204,7 +206,7 @@ class Edition:
 
     @property
     def oauth_token_path(self) -> str:
-        """The token endpoint of this edition (``/oauth/v1/token`` for v1)."""
+        """The token endpoint of this edition (``2026-03`` for ``v1`` / ``v3``: OAuth v1 goes off on 2027-02-16)."""
         return f"/oauth/{self.version_of('oauth')}/token"
 
     def __str__(self) -> str:

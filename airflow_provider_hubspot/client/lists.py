@@ -136,7 +136,7 @@ class ListsAPI(ApiFamily):
             return ListIdError(
                 f"List {list_id} was not found by the v1 lists API ({exc.message}). HubSpot switched the v1 "
                 "lists API off on 2026-04-30 (every call answers 404): use a modern api_version (e.g. "
-                "'2026-03') with the list's ILS id; map legacy ids with ListsAPI.legacy_id_mapping().",
+                "'2026-09') with the list's ILS id; map legacy ids with ListsAPI.legacy_id_mapping().",
                 status=exc.status, correlation_id=exc.correlation_id, request=exc.request)
         mapped = self.legacy_id_mapping([list_id]).get(str(list_id))
         if mapped:

@@ -34,8 +34,8 @@ class HubSpotHook(BaseHook):
     (names that shared budget; default: derived from the credentials).
 
     :param hubspot_conn_id: the Airflow connection id.
-    :param api_version: overrides the connection's ``api_version`` (``2026-03``, ``2026-09``, ``v3``,
-        ``v1``); each API family uses the newest version it has that is not newer.
+    :param api_version: overrides the connection's ``api_version`` (``2026-09`` default, ``2026-03``,
+        ``v3``, ``v1``); each API family uses the newest version it has that is not newer.
     """
 
     conn_name_attr = "hubspot_conn_id"

@@ -60,7 +60,7 @@ def test_v1_batch_payload_and_chunking(hubspot_emulator, make_client):
 
 def test_modern_upsert_payload(hubspot_emulator, make_client):
     make_client().contacts.upsert(_records(_people(1)))
-    (post,) = _batch_posts(hubspot_emulator, "/crm/objects/2026-03/contacts/batch/upsert")
+    (post,) = _batch_posts(hubspot_emulator, "/crm/objects/2026-09/contacts/batch/upsert")
     assert post.json == {"inputs": [{"id": "person0@example.com", "idProperty": "email",
                                      "properties": {"email": "person0@example.com", "firstname": "P0"},
                                      "objectWriteTraceId": "0"}]}

@@ -33,6 +33,8 @@ from airflow_provider_hubspot.emulator.versions import PUBLISHED
         ("v3", "timeline", "v3"),
         ("v1", "crm_objects", "v1"),
         ("v1", "associations", "v3"),
+        ("v1", "oauth", "2026-03"),  # as before: OAuth v1 goes off on 2027-02-16
+        ("v3", "oauth", "2026-03"),
     ],
 )
 def test_each_family_uses_the_newest_version_not_newer_than_asked(asked, family, used):
@@ -121,3 +123,12 @@ def test_the_hook_logs_the_version_each_family_uses(hubspot_connection, caplog, 
     out, err = capfd.readouterr()
     logged = "\n".join([out, err, caplog.text])  # Airflow 3 logs through structlog, Airflow 2 through logging
     assert "api_version 2026-09: CRM objects 2026-09, lists 2026-09, properties 2026-09, timeline 2026-03" in logged
+
+
+def test_the_default_is_the_newest_supported_version_everywhere_it_is_named():
+    from airflow_provider_hubspot.client import DEFAULT_API_VERSION
+    from airflow_provider_hubspot.connection_fields import EXTRA_FIELDS, UI_FIELD_BEHAVIOUR
+
+    assert DEFAULT_API_VERSION == LATEST_VERSION == "2026-09"
+    assert str(Edition.parse(None)) == "2026-09"
+    assert EXTRA_FIELDS["api_version"][2] == UI_FIELD_BEHAVIOUR["placeholders"]["api_version"] == DEFAULT_API_VERSION

@@ -222,7 +222,7 @@ def test_oauth_fetches_a_token_before_the_first_call(hubspot_emulator, make_clie
     client = _oauth_client(hubspot_emulator, make_client)
     assert _list_contacts(client).status == 200
     assert client.stats["refreshes"] >= 1
-    assert any(r.path == "/oauth/2026-03/token" for r in hubspot_emulator.requests)
+    assert any(r.path == "/oauth/2026-09/token" for r in hubspot_emulator.requests)
 
 
 def test_oauth_falls_back_to_the_v1_token_endpoint(hubspot_emulator, make_client):

@@ -60,7 +60,7 @@ def test_hook_form_fields_come_from_one_list():
 def test_client_from_json_connection(hubspot_connection):
     client = HubSpotHook().get_conn()
     assert client.base_url == hubspot_connection.url
-    assert str(client.edition) == "2026-03"
+    assert str(client.edition) == "2026-09"
     assert client.transport.limiter.max_requests == hubspot_connection.rate_limit
 
 
