@@ -120,7 +120,9 @@ def schema_error(found: list[dict[str, str]]) -> ApiError:
 
 # -- CRM objects ---------------------------------------------------------------------------------------
 
-_ASSOCIATION_TYPE = obj(("associationCategory", "associationTypeId"), associationCategory=STRING,
+ASSOCIATION_CATEGORIES = ["HUBSPOT_DEFINED", "USER_DEFINED", "INTEGRATOR_DEFINED", "WORK"]
+_ASSOCIATION_TYPE = obj(("associationCategory", "associationTypeId"),
+                        associationCategory={"type": "string", "enum": ASSOCIATION_CATEGORIES},
                         associationTypeId=INTEGER)
 ASSOCIATIONS_FOR_OBJECT = array(obj(("to", "types"), to=obj(("id",), id=STRING), types=array(_ASSOCIATION_TYPE)))
 
@@ -162,6 +164,27 @@ def crm_search(dated: bool) -> Schema:
     return obj(required, filterGroups=array(obj(("filters",), filters=array(_FILTER))), sorts=array(_SORT),
                properties=STRINGS, limit=INTEGER, after=STRING, query=STRING)
 
+
+# -- associations (v4 and date-based) -------------------------------------------------------------------
+
+_OBJECT_ID = obj(("id",), id=STRING)
+ASSOCIATION_TYPES = array(_ASSOCIATION_TYPE)
+ASSOCIATE_DEFAULT = obj(("inputs",), inputs=array(obj(("from", "to"), **{"from": _OBJECT_ID, "to": _OBJECT_ID})))
+ASSOCIATE_LABELED = obj(("inputs",), inputs=array(obj(("from", "to", "types"), **{
+    "from": _OBJECT_ID, "to": _OBJECT_ID, "types": ASSOCIATION_TYPES})))
+ASSOCIATIONS_READ = obj(("inputs",), inputs=array(obj(("id",), id=STRING, after=STRING)))
+ASSOCIATIONS_ARCHIVE = obj(("inputs",), inputs=array(obj(("from", "to"), **{
+    "from": _OBJECT_ID, "to": array(_OBJECT_ID)})))
+ASSOCIATION_LABEL_CREATE = obj(("name", "label"), name=STRING, label=STRING, inverseLabel=STRING)
+
+# -- properties ----------------------------------------------------------------------------------------
+
+PROPERTY_CREATE = obj(("name", "label", "type", "fieldType", "groupName"), name=STRING, label=STRING,
+                      type={"type": "string", "enum": ["string", "number", "date", "datetime", "enumeration", "bool",
+                                                       "phone_number"]},
+                      fieldType=STRING, groupName=STRING, hasUniqueValue=BOOLEAN, description=STRING,
+                      options=array(obj(("label", "value", "hidden", "displayOrder"), label=STRING, value=STRING,
+                                        hidden=BOOLEAN, displayOrder=INTEGER, description=STRING)))
 
 # -- lists ---------------------------------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
-"""Contact property definitions: v1 (``/properties/v1/contacts/properties``) and modern
-(``/crm/v3/properties/contacts``, ``/crm/properties/{YYYY-MM}/contacts``), served from the emulator's
-property schema (``state.define_property`` adds more).
+"""Property definitions: v1 contacts (``/properties/v1/contacts/properties``) and modern, of every
+object type (``/crm/v3/properties/{objectType}``, ``/crm/properties/{YYYY-MM}/{objectType}``), served from
+each type's property schema (``state.define_property`` adds more; ``POST`` creates one).
 
-Scopes: ``crm.objects.contacts.read`` or ``crm.schemas.contacts.read`` (any one).
+Scopes: the type's ``crm.objects.<kind>.read`` or ``crm.schemas.<kind>.read`` (any one); creating a
+property: ``crm.schemas.<kind>.write``.
 
 Emulator choices where HubSpot's behaviour is UNCERTAIN:
 
@@ -11,19 +12,22 @@ Emulator choices where HubSpot's behaviour is UNCERTAIN:
   type 0-1"``.
 * ``GET .../properties`` lists every definition at once (v1: a bare array; modern: ``{"results": [...]}``
   without ``paging``), as HubSpot does for properties.
-* Only the object type ``contacts`` (or ``0-1``) is served; other object types answer 404.
+* An unknown object type answers 404 ``"Unable to infer object type from: <x>"``.
+* ``POST`` of a name that exists answers 409 ``CONFLICT``; ``hasUniqueValue`` is kept and cannot change.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from . import bodies
+from .objects import ObjectType
 from .router import CONTACTS_READ, VERSION, Request, Response, Router, json_response, v1_error, v3_error
-from .schema import SERVER_MANAGED, PropertyDef
+from .schema import PROPERTY_TYPES, SERVER_MANAGED, PropertyDef
 from .versions import versioned
 
 SCHEMAS_READ = "crm.schemas.contacts.read"
-_CALCULATED = frozenset({"hs_object_id", "createdate", "lastmodifieddate"})
+_CALCULATED = frozenset({"hs_object_id", "createdate", "lastmodifieddate", "hs_lastmodifieddate"})
 
 
 def v1_property_json(prop: PropertyDef, index: int) -> dict[str, Any]:
@@ -64,7 +68,7 @@ def modern_property_json(prop: PropertyDef, index: int) -> dict[str, Any]:
         "displayOrder": index,
         "calculated": v1["calculated"],
         "externalOptions": False,
-        "hasUniqueValue": prop.name in ("email", "hs_object_id"),
+        "hasUniqueValue": prop.unique or prop.name in ("email", "hs_object_id"),
         "hidden": False,
         "formField": v1["formField"],
         "archived": False,
@@ -76,13 +80,13 @@ def modern_property_json(prop: PropertyDef, index: int) -> dict[str, Any]:
     }
 
 
-def _indexed(req: Request) -> list[tuple[int, PropertyDef]]:
-    return list(enumerate(req.state.schema.values()))
+def _indexed(req: Request, t: ObjectType | None = None) -> list[tuple[int, PropertyDef]]:
+    return list(enumerate((t.schema if t is not None else req.state.schema).values()))
 
 
-def _find(req: Request) -> tuple[int, PropertyDef] | None:
+def _find(req: Request, t: ObjectType | None = None) -> tuple[int, PropertyDef] | None:
     name = req.params["name"]
-    for index, prop in _indexed(req):
+    for index, prop in _indexed(req, t):
         if prop.name == name:
             return index, prop
     return None
@@ -99,23 +103,58 @@ def v1_all(req: Request) -> Response:
     return json_response([v1_property_json(p, i) for i, p in _indexed(req)])
 
 
-def _check_object_type(req: Request) -> None:
-    if req.params["objectType"] not in ("contacts", "0-1", "contact"):
+def _object_type(req: Request) -> ObjectType:
+    found = req.state.store.get(req.params["objectType"])
+    if found is None:
         raise v3_error(404, f"Unable to infer object type from: {req.params['objectType']}", "OBJECT_NOT_FOUND")
+    return found
 
 
 def modern_get(req: Request) -> Response:
-    _check_object_type(req)
-    found = _find(req)
+    t = _object_type(req)
+    found = _find(req, t)
     if found is None:
-        raise v3_error(404, f"Unable to find property {req.params['name']} for object type 0-1", "OBJECT_NOT_FOUND",
-                       context={"propertyName": [req.params["name"]]})
+        raise v3_error(404, f"Unable to find property {req.params['name']} for object type {t.type_id}",
+                       "OBJECT_NOT_FOUND", context={"propertyName": [req.params["name"]]})
     return json_response(modern_property_json(found[1], found[0]))
 
 
 def modern_all(req: Request) -> Response:
-    _check_object_type(req)
-    return json_response({"results": [modern_property_json(p, i) for i, p in _indexed(req)]})
+    t = _object_type(req)
+    return json_response({"results": [modern_property_json(p, i) for i, p in _indexed(req, t)]})
+
+
+def modern_create(req: Request) -> Response:
+    t = _object_type(req)
+    body = req.json_object()
+    name = str(body["name"]).strip()
+    if name in t.schema:
+        raise v3_error(409, f"Property named '{name}' already exists for object type {t.type_id}", "CONFLICT",
+                       context={"name": [name]})
+    kind = str(body["type"])
+    options = [str(o["value"]) for o in body.get("options") or []]
+    if kind not in PROPERTY_TYPES or (kind == "enumeration" and not options):
+        raise v3_error(400, f"Property {name}: type {kind!r} needs options" if kind == "enumeration" else
+                       f"Unknown property type {kind!r}", "VALIDATION_ERROR")
+    field_type = str(body.get("fieldType") or "")
+    t.define_property(PropertyDef(name=name, type=kind, options=options, label=str(body["label"]),
+                                  group_name=str(body["groupName"]), unique=bool(body.get("hasUniqueValue")),
+                                  field_type=field_type if field_type == "checkbox" else ""))
+    found = next((i, p) for i, p in _indexed(req, t) if p.name == name)
+    return json_response(modern_property_json(found[1], found[0]), status=201)
+
+
+def _scopes(access: str) -> Any:
+    def scopes(req: Request) -> tuple[str, ...]:
+        t = req.state.store.get(req.params.get("objectType", ""))
+        if t is None:
+            return ()
+        kind = "custom" if t.custom else t.scope
+        if access == "write":
+            return (f"crm.schemas.{kind}.write",)
+        return (*t.read_scopes, f"crm.schemas.{kind}.read")
+
+    return scopes
 
 
 def register(router: Router) -> None:
@@ -124,5 +163,6 @@ def register(router: Router) -> None:
     router.add("GET", "/properties/v1/contacts/properties/named/{name}", v1_named, scopes=scopes)
     for base in ("/crm/v3/properties", f"/crm/properties/{VERSION}"):
         add = versioned(router, base, "properties")
-        add("GET", f"{base}/{{objectType}}", modern_all, scopes=scopes)
-        add("GET", f"{base}/{{objectType}}/{{name}}", modern_get, scopes=scopes)
+        add("GET", f"{base}/{{objectType}}", modern_all, scopes=_scopes("read"))
+        add("POST", f"{base}/{{objectType}}", modern_create, scopes=_scopes("write"), body=bodies.PROPERTY_CREATE)
+        add("GET", f"{base}/{{objectType}}/{{name}}", modern_get, scopes=_scopes("read"))

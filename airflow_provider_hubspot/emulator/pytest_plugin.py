@@ -1,7 +1,10 @@
 """pytest fixtures for testing DAGs and clients against the emulator (no Airflow import here).
 
 * ``hubspot_emulator`` — a running :class:`HubSpotEmulator`, reset before each test (one server
-  per test session, for speed).
+  per test session, for speed). Seed and inspect data with ``hubspot_emulator.add_object("companies",
+  {...})``, ``.objects("companies")``, ``.associate(...)``, ``.associations("contacts", "companies")``
+  (and everything on ``hubspot_emulator.state``: ``add_contact``, ``define_property(..., object_type=,
+  unique=)``, ``define_custom_object``...).
 * ``hubspot_connection`` — the same emulator, with ``AIRFLOW_CONN_HUBSPOT_DEFAULT`` set to it (JSON
   form) for the duration of the test.
 

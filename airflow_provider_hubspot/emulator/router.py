@@ -30,7 +30,15 @@ LISTS_READ = "crm.lists.read"
 LISTS_WRITE = "crm.lists.write"
 TIMELINE = "timeline"
 FORMS = "forms"
-ALL_SCOPES: frozenset[str] = frozenset({CONTACTS_READ, CONTACTS_WRITE, LISTS_READ, LISTS_WRITE, TIMELINE, FORMS})
+#: Read / write scopes of the other CRM object types (``e-commerce``: products and line items).
+OBJECT_SCOPES: frozenset[str] = frozenset(
+    f"crm.objects.{kind}.{access}" for kind in ("companies", "deals", "tickets", "e-commerce", "custom")
+    for access in ("read", "write"))
+SCHEMA_SCOPES: frozenset[str] = frozenset(
+    f"crm.schemas.{kind}.{access}" for kind in ("contacts", "companies", "deals", "custom") for access in ("read",
+                                                                                                        "write"))
+ALL_SCOPES: frozenset[str] = frozenset({CONTACTS_READ, CONTACTS_WRITE, LISTS_READ, LISTS_WRITE, TIMELINE, FORMS,
+                                        *OBJECT_SCOPES, *SCHEMA_SCOPES})
 
 #: Date-based API version path segment (``2026-03``, ``2026-09`` ...).
 VERSION = r"{version:\d{4}-\d{2}}"
@@ -240,7 +248,9 @@ class Route:
     handler: Handler
     regex: re.Pattern[str]
     prefix: str
-    scopes: tuple[str, ...]
+    #: Any one of these grants access; a function of the request when the scope depends on a path
+    #: parameter (the object type of ``/crm/v3/objects/{objectType}``).
+    scopes: tuple[str, ...] | Callable[[Request], tuple[str, ...]]
     auth: str
     rate: str
     write: bool
@@ -263,7 +273,7 @@ class Router:
         pattern: str,
         handler: Handler,
         *,
-        scopes: Iterable[str] = (),
+        scopes: Iterable[str] | Callable[[Request], tuple[str, ...]] = (),
         auth: str = "bearer",
         rate: str = "standard",
         write: bool | None = None,
@@ -273,7 +283,8 @@ class Router:
     ) -> None:
         """Register a route.
 
-        :param scopes: any one of these scopes grants access (HubSpot's "one or more of").
+        :param scopes: any one of these scopes grants access (HubSpot's "one or more of"); or a function of
+            the request returning them.
         :param auth: ``"bearer"`` (private-app / OAuth token), ``"devkey"`` (``?hapikey=`` developer
             key) or ``"none"``.
         :param rate: ``"standard"`` (10-second window + daily), ``"search"`` (per-second bucket, no
@@ -298,7 +309,7 @@ class Router:
                 handler=handler,
                 regex=regex,
                 prefix=prefix,
-                scopes=tuple(scopes),
+                scopes=scopes if callable(scopes) else tuple(scopes),
                 auth=auth,
                 rate=rate,
                 write=(method.upper() != "GET") if write is None else write,
@@ -307,6 +318,10 @@ class Router:
                 versions=tuple(versions) if versions is not None else None,
             )
         )
+
+    def required_scopes(self, route: Route, req: Request) -> tuple[str, ...]:
+        """The scopes ``route`` asks of ``req`` (any one of them grants access)."""
+        return route.scopes(req) if callable(route.scopes) else route.scopes
 
     def resolve(self, method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
         """Find the route for ``method path``.

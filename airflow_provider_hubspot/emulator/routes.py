@@ -8,12 +8,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 from types import ModuleType
 
-from . import account, contacts_crm, contacts_v1, email_api, forms, lifecycle, lists, oauth, properties, timeline
+from . import (
+    account,
+    associations,
+    contacts_v1,
+    crm_objects,
+    email_api,
+    forms,
+    lifecycle,
+    lists,
+    oauth,
+    properties,
+    timeline,
+)
 from .router import Router
 
-FAMILIES: tuple[ModuleType, ...] = (oauth, contacts_v1, contacts_crm, lists, timeline, lifecycle, forms)
+FAMILIES: tuple[ModuleType, ...] = (oauth, contacts_v1, crm_objects, associations, lists, timeline, lifecycle, forms)
 FAMILIES += (email_api,)  # email subscriptions, events, campaigns, SMTP tokens, single send
-FAMILIES += (properties,)  # contact property definitions
+FAMILIES += (properties,)  # property definitions of every object type
 FAMILIES += (account,)  # account details (the portal id)
 
 

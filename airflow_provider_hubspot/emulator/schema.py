@@ -32,7 +32,7 @@ from typing import Any
 
 from ._util import parse_timestamp_ms
 
-PROPERTY_TYPES = ("string", "number", "date", "datetime", "enumeration", "bool")
+PROPERTY_TYPES = ("string", "number", "date", "datetime", "enumeration", "bool", "phone_number")
 
 DEFAULT_LIFECYCLE_STAGES: tuple[str, ...] = (
     "subscriber",
@@ -57,7 +57,7 @@ DEFAULT_LEAD_STATUSES: tuple[str, ...] = (
 )
 
 #: Properties HubSpot manages itself; writes to them are ignored.
-SERVER_MANAGED = frozenset({"hs_object_id", "lastmodifieddate"})
+SERVER_MANAGED = frozenset({"hs_object_id", "lastmodifieddate", "hs_lastmodifieddate"})
 
 DEFAULT_ALLOWED_TLDS: frozenset[str] = frozenset(
     [
@@ -165,24 +165,47 @@ def is_valid_email(email: Any, allowed_tlds: Iterable[str] = DEFAULT_ALLOWED_TLD
 
 @dataclass
 class PropertyDef:
+    """One property definition of an object type.
+
+    :param unique: HubSpot keeps its values unique (``hasUniqueValue``): usable as an ``idProperty``.
+    :param field_type: the form field (``checkbox`` makes an enumeration multi-select); default by type.
+    """
+
     name: str
     type: str = "string"
     options: list[str] = field(default_factory=list)
     label: str = ""
     group_name: str = "contactinformation"
+    unique: bool = False
+    field_type: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "type": self.type, "options": list(self.options), "label": self.label}
+        out: dict[str, Any] = {"name": self.name, "type": self.type, "options": list(self.options),
+                               "label": self.label}
+        if self.group_name != "contactinformation":
+            out["group_name"] = self.group_name
+        if self.unique:
+            out["unique"] = True
+        if self.field_type:
+            out["field_type"] = self.field_type
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PropertyDef:
+        return cls(name=data["name"], type=data.get("type", "string"), options=list(data.get("options", [])),
+                   label=data.get("label", data["name"]), group_name=data.get("group_name", "contactinformation"),
+                   unique=bool(data.get("unique", False)), field_type=str(data.get("field_type", "")))
 
     def to_hubspot_json(self) -> dict[str, Any]:
         """Shape of HubSpot's property definition (subset)."""
-        field_type = {
+        field_type = self.field_type or {
             "string": "text",
             "number": "number",
             "date": "date",
             "datetime": "date",
             "enumeration": "select",
             "bool": "booleancheckbox",
+            "phone_number": "phonenumber",
         }[self.type]
         return {
             "name": self.name,
@@ -241,6 +264,62 @@ def default_schema() -> dict[str, PropertyDef]:
     add("createdate", "datetime")
     add("lastmodifieddate", "datetime")
     add("hs_object_id", "number")
+    schema["email"].unique = True
+    schema["hs_object_id"].unique = True
+    return schema
+
+
+#: Default properties of the other standard object types (``name: type`` or ``name: (type, options)``).
+#: Every type also has ``createdate``, ``hs_lastmodifieddate`` and ``hs_object_id``.
+STANDARD_PROPERTIES: dict[str, dict[str, Any]] = {
+    "companies": {
+        "name": "string", "domain": "string", "website": "string", "phone": "string", "address": "string",
+        "city": "string", "state": "string", "zip": "string", "country": "string", "description": "string",
+        "industry": "string", "numberofemployees": "number", "annualrevenue": "number",
+        "founded_year": "string", "is_public": "bool",
+        "lifecyclestage": ("enumeration", DEFAULT_LIFECYCLE_STAGES),
+        "type": ("enumeration", ("PROSPECT", "PARTNER", "RESELLER", "VENDOR", "OTHER")),
+        "hs_merged_object_ids": "string",
+    },
+    "deals": {
+        "dealname": "string", "amount": "number", "closedate": "datetime", "description": "string",
+        "pipeline": ("enumeration", ("default",)),
+        "dealstage": ("enumeration", ("appointmentscheduled", "qualifiedtobuy", "presentationscheduled",
+                                      "decisionmakerboughtin", "contractsent", "closedwon", "closedlost")),
+        "dealtype": ("enumeration", ("newbusiness", "existingbusiness")),
+        "hs_priority": ("enumeration", ("low", "medium", "high")),
+        "hs_merged_object_ids": "string",
+    },
+    "tickets": {
+        "subject": "string", "content": "string", "hs_pipeline": ("enumeration", ("0",)),
+        "hs_pipeline_stage": ("enumeration", ("1", "2", "3", "4")),
+        "hs_ticket_priority": ("enumeration", ("LOW", "MEDIUM", "HIGH", "URGENT")),
+        "hs_ticket_category": ("enumeration", ("PRODUCT_ISSUE", "BILLING_ISSUE", "FEATURE_REQUEST",
+                                               "GENERAL_INQUIRY")),
+        "source_type": ("enumeration", ("EMAIL", "CHAT", "PHONE", "FORM")),
+        "hs_merged_object_ids": "string",
+    },
+    "products": {
+        "name": "string", "description": "string", "price": "number", "hs_sku": "string",
+        "hs_cost_of_goods_sold": "number", "hs_recurring_billing_period": "string",
+    },
+    "line_items": {
+        "name": "string", "description": "string", "quantity": "number", "price": "number", "amount": "number",
+        "discount": "number", "hs_product_id": "number", "hs_sku": "string",
+        "recurringbillingfrequency": ("enumeration", ("monthly", "quarterly", "annually")),
+    },
+}
+
+
+def object_schema(properties: dict[str, Any], group_name: str) -> dict[str, PropertyDef]:
+    """Property definitions from ``{name: type}`` / ``{name: (type, options)}``, plus the ones every object has."""
+    schema: dict[str, PropertyDef] = {}
+    for name, spec in properties.items():
+        kind, options = (spec, ()) if isinstance(spec, str) else spec
+        schema[name] = PropertyDef(name=name, type=kind, options=list(options), label=name, group_name=group_name)
+    for name, kind in (("createdate", "datetime"), ("hs_lastmodifieddate", "datetime"), ("hs_object_id", "number")):
+        schema[name] = PropertyDef(name=name, type=kind, label=name, group_name=group_name,
+                                   unique=name == "hs_object_id")
     return schema
 
 

@@ -497,6 +497,24 @@ class HubSpotEmulator:
         with self._req_lock:
             self.requests.clear()
 
+    # ------------------------------------------------------------------ CRM objects (shortcuts to the state)
+    def add_object(self, object_type: str, properties: dict[str, Any] | None = None, **options: Any) -> int:
+        """Create a record of any object type (``contacts``, ``companies``, ``0-3``, a custom object); its id."""
+        return self.state.add_object(object_type, properties, **options)
+
+    def objects(self, object_type: str) -> list[dict[str, Any]]:
+        """Live records of an object type: ``id``, ``properties``, ``created_at``, ``updated_at``."""
+        return self.state.objects(object_type)
+
+    def associate(self, from_type: str, from_id: int | str, to_type: str, to_id: int | str,
+                  type_id: int | None = None) -> None:
+        """Associate two records (default type of the pair, or ``type_id``, e.g. ``1`` for a primary company)."""
+        self.state.associate(from_type, from_id, to_type, to_id, type_id)
+
+    def associations(self, from_type: str, to_type: str, from_id: int | str | None = None) -> list[dict[str, Any]]:
+        """Associations between live records: ``{"from", "to", "types", "labels"}``."""
+        return self.state.associations(from_type, to_type, from_id)
+
     # ------------------------------------------------------------------ tokens / OAuth
     def add_token(self, token: str, scopes: set[str] | None = None) -> None:
         """Accept ``token`` as a Bearer token with ``scopes`` (``None``: every scope)."""
@@ -742,7 +760,8 @@ class HubSpotEmulator:
                     "EXPIRED_AUTHENTICATION",
                     context={"expire time": [iso_from_ms(info.expires_at * 1000)]},
                 )
-        if route.scopes and info.scopes is not None and not info.scopes.intersection(route.scopes):
+        required = self.router.required_scopes(route, req)
+        if required and info.scopes is not None and not info.scopes.intersection(required):
             with self._ctl:
                 self.stats["auth_failures"] += 1
             return json_response(
@@ -753,7 +772,7 @@ class HubSpotEmulator:
                     "errors": [
                         {
                             "message": "One or more of the following scopes are required.",
-                            "context": {"requiredScopes": list(route.scopes)},
+                            "context": {"requiredScopes": list(required)},
                         }
                     ],
                     "links": {"scopes": "https://developers.hubspot.com/scopes"},

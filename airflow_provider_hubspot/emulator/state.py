@@ -1,4 +1,10 @@
-"""In-memory "portal" data: contacts, lists, timeline, form submissions, property schema.
+"""In-memory "portal" data: CRM objects and associations, lists, timeline, form submissions, email.
+
+Every CRM object type lives in one object store (``self.store``, :mod:`.objects`): types with property
+schemas and unique-property indexes, records, and the association graph. Contacts are one type of it,
+whose records are the :class:`Contact` records kept here (with what only contacts have: several
+e-mails, merge aliases, utk, form submissions, list memberships), so the v1 contact routes and the
+CRM object routes are views of the same records.
 
 All public methods are thread-safe (they take ``self.lock``, a re-entrant lock the HTTP server
 also holds while a route handler runs). Methods whose names start with ``_`` or that are marked
@@ -31,6 +37,7 @@ from typing import Any, NamedTuple
 
 from ._util import PORTAL_ID, parse_timestamp_ms
 from .email_data import EmailData
+from .objects import ObjectStore, ObjectType, UniqueTaken
 from .schema import (
     DEFAULT_ALLOWED_TLDS,
     PROPERTY_TYPES,
@@ -236,6 +243,8 @@ class EmulatorState:
         self.email = EmailData()
         #: E-mail addresses a GDPR delete blocklisted (with or without a contact to delete).
         self.gdpr_blocklist: set[str] = set()
+        #: Every CRM object type (contacts are one, over the contact records above) and the associations.
+        self.store = ObjectStore(self)
 
     def clear(self) -> None:
         """Forget all data and custom properties."""
@@ -253,11 +262,18 @@ class EmulatorState:
         type: str = "string",
         options: Iterable[str] | None = None,
         label: str | None = None,
+        *,
+        object_type: str = "contacts",
+        unique: bool = False,
+        field_type: str = "",
     ) -> None:
-        """Add (or replace) a contact property definition.
+        """Add (or replace) a property definition of an object type (default: contacts).
 
-        :param type: ``string``, ``number``, ``date``, ``datetime``, ``enumeration`` or ``bool``.
+        :param type: ``string``, ``number``, ``date``, ``datetime``, ``enumeration``, ``bool`` or ``phone_number``.
         :param options: allowed values of an enumeration.
+        :param object_type: the object type (``contacts``, ``companies``, ``0-3``, a custom object's name...).
+        :param unique: HubSpot keeps the values unique (``hasUniqueValue``), so the property can be an ``idProperty``.
+        :param field_type: ``checkbox`` makes an enumeration multi-select (values joined with ``;``).
         """
         if type not in PROPERTY_TYPES:
             raise ValueError(f"unknown property type {type!r}; expected one of {PROPERTY_TYPES}")
@@ -265,7 +281,14 @@ class EmulatorState:
         if type == "enumeration" and not opts:
             raise ValueError("an enumeration property needs options")
         with self.lock:
-            self.schema[name] = PropertyDef(name=name, type=type, options=opts, label=label or name)
+            target = self.object_type(object_type)
+            if target.type_id != "0-1":
+                target.define_property(PropertyDef(name=name, type=type, options=opts, label=label or name,
+                                                   group_name=f"{target.singular}information", unique=unique,
+                                                   field_type=field_type))
+                return
+            self.schema[name] = PropertyDef(name=name, type=type, options=opts, label=label or name, unique=unique,
+                                            field_type=field_type)
             if name == "lifecyclestage":
                 for stage in opts:
                     self.schema.setdefault(
@@ -462,6 +485,7 @@ class EmulatorState:
                     del self._by_utk[utk]
         for lst in self._lists_ils.values():
             lst.members.pop(c.vid, None)
+        self.store.associations.drop_record("0-1", c.vid)
         self._touch()
 
     def gdpr_delete(self, c: Contact | None, email: str | None = None) -> None:
@@ -507,6 +531,7 @@ class EmulatorState:
             self._alias[vid] = primary.vid
         secondary.merged_into = primary.vid
         self._live_count -= 1
+        self.store.associations.move_record("0-1", secondary.vid, primary.vid)
         for lst in self._lists_ils.values():
             added = lst.members.pop(secondary.vid, None)
             if added is not None and primary.vid not in lst.members:
@@ -684,6 +709,104 @@ class EmulatorState:
                 c = self._resolve_helper(email_or_vid)
             self.update(c, props)
             return c.vid
+
+    # ------------------------------------------------------------------ every object type (helpers for tests)
+    def object_type(self, name: str) -> ObjectType:
+        """The object type ``name`` names (``companies``, ``0-2``, a custom object's name or id); ``KeyError``."""
+        found = self.store.get(name)
+        if found is None:
+            raise KeyError(f"no object type {name!r}")
+        return found
+
+    def define_custom_object(self, name: str, properties: Iterable[Mapping[str, Any]] = (), *,
+                             plural: str | None = None, label: str | None = None,
+                             primary_display_property: str | None = None) -> str:
+        """Define a custom object type; returns its object type id (``2-...``).
+
+        :param properties: ``{"name", "type", "options", "hasUniqueValue"}`` definitions.
+        """
+        with self.lock:
+            return self.store.define_custom(name, properties=properties, plural=plural, label=label,
+                                              primary_display_property=primary_display_property).type_id
+
+    def add_object(self, object_type: str, properties: Mapping[str, Any] | None = None, *,
+                   created_at: int | None = None, validate: bool = True) -> int:
+        """Create a record of any object type directly; returns its id (contacts: :meth:`add_contact`).
+
+        :param validate: raise ``ValueError`` on invalid properties (else store them as given).
+        """
+        with self.lock:
+            target = self.object_type(object_type)
+            if target.type_id == "0-1":
+                return self.add_contact(properties, created_at=created_at, validate=validate)
+            if validate:
+                clean, errors = target.validate(dict(properties or {}))
+                if errors:
+                    raise ValueError(f"invalid {target.name} properties: {errors}")
+            else:
+                clean = {k: stringify(v) for k, v in (properties or {}).items()}
+            try:
+                return int(target.create(clean, created_ms=created_at).id)
+            except UniqueTaken as exc:
+                raise ValueError(str(exc)) from None
+
+    def update_object(self, object_type: str, record_id: int | str, properties: Mapping[str, Any]) -> None:
+        """Update a live record's properties (validated)."""
+        with self.lock:
+            target = self.object_type(object_type)
+            record = target.live(record_id)
+            if record is None:
+                raise KeyError(f"no live {target.name} record {record_id!r}")
+            clean, errors = target.validate(properties)
+            if errors:
+                raise ValueError(f"invalid {target.name} properties: {errors}")
+            try:
+                target.update(record, clean)
+            except UniqueTaken as exc:
+                raise ValueError(str(exc)) from None
+
+    def object_view(self, target: ObjectType, record: Any) -> dict[str, Any]:
+        return {"id": str(target.record_id(record)), "properties": target.all_props(record),
+                "created_at": record.created_ms, "updated_at": record.updated_ms}
+
+    def objects(self, object_type: str) -> list[dict[str, Any]]:
+        """Live records of an object type, in id order: ``id``, ``properties``, ``created_at``, ``updated_at``."""
+        with self.lock:
+            target = self.object_type(object_type)
+            records = sorted(target.iter_live(), key=target.record_id)
+            return [self.object_view(target, r) for r in records]
+
+    def get_object(self, object_type: str, record_id: int | str) -> dict[str, Any] | None:
+        """One live record (a merged-away id gives the survivor), or ``None``."""
+        with self.lock:
+            target = self.object_type(object_type)
+            record = target.live(record_id)
+            return self.object_view(target, record) if record is not None else None
+
+    def associate(self, from_type: str, from_id: int | str, to_type: str, to_id: int | str,
+                  type_id: int | None = None) -> None:
+        """Associate two live records (default: the pair's unlabelled type; ``type_id`` e.g. ``1``, primary)."""
+        with self.lock:
+            source, target = self.object_type(from_type), self.object_type(to_type)
+            a, b = source.live(from_id), target.live(to_id)
+            if a is None or b is None:
+                raise KeyError(f"no live records {from_type} {from_id} and {to_type} {to_id}")
+            self.store.associate(source, source.record_id(a), target, target.record_id(b), type_id)
+
+    def associations(self, from_type: str, to_type: str, from_id: int | str | None = None) -> list[dict[str, Any]]:
+        """Associations between live records, as ``{"from": id, "to": id, "types": [type ids], "labels": [...]}``
+        (``labels``: the non-null labels of those types), ordered by ids."""
+        with self.lock:
+            source, target = self.object_type(from_type), self.object_type(to_type)
+            out: list[dict[str, Any]] = []
+            ids = [source.canonical(int(from_id))] if from_id is not None else sorted(
+                source.record_id(r) for r in source.iter_live())
+            for fid in ids:
+                for to_id, types in self.store.associated(source, fid, target).items():
+                    specs = [self.store.associations.spec(source.type_id, target.type_id, t) for t in types]
+                    out.append({"from": str(fid), "to": str(to_id), "types": sorted(types),
+                                "labels": sorted(s["label"] for s in specs if s and s.get("label"))})
+            return out
 
     # ------------------------------------------------------------------ lists
     def new_list(self, name: str, processing_type: str) -> ContactList:
@@ -1011,6 +1134,7 @@ class EmulatorState:
                 "sub_seq": self._sub_seq,
                 "email": self.email.to_json(),
                 "gdpr_blocklist": sorted(self.gdpr_blocklist),
+                "objects": self.store.to_json(),
             }
 
     def load_json(self, data: Mapping[str, Any] | str) -> None:
@@ -1019,12 +1143,7 @@ class EmulatorState:
         with self.lock:
             self._init_data()
             for p in snapshot.get("schema", []):
-                self.schema[p["name"]] = PropertyDef(
-                    name=p["name"],
-                    type=p.get("type", "string"),
-                    options=list(p.get("options", [])),
-                    label=p.get("label", p["name"]),
-                )
+                self.schema[p["name"]] = PropertyDef.from_json(p)
             if "allowed_tlds" in snapshot:
                 self.allowed_tlds = set(snapshot["allowed_tlds"])
             for cd in snapshot.get("contacts", []):
@@ -1076,6 +1195,7 @@ class EmulatorState:
             self._sub_seq = int(snapshot.get("sub_seq", len(self._submissions)))
             self.email = EmailData.from_json(snapshot.get("email"))
             self.gdpr_blocklist = set(snapshot.get("gdpr_blocklist", []))
+            self.store.load_json(snapshot.get("objects", {}))
             self._touch()
 
     # Defined last: a method named ``list`` would shadow the builtin in later annotations.

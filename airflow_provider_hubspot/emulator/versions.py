@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 PUBLISHED: dict[str, tuple[str, ...]] = {
     "crm_objects": ("2026-03", "2026-09"),
+    "associations": ("2026-03", "2026-09"),
     "lists": ("2026-03", "2026-09"),
     "properties": ("2026-03", "2026-09"),
     "timeline": ("2026-03",),
