@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import IO, Any
 
 
@@ -28,10 +28,8 @@ def _remote(path: str) -> Any:
 def _remote_for_writing(path: str) -> Any:
     """The object-storage path, its parent "folder" created where the store has folders (``file://``)."""
     target = _remote(path)
-    try:
+    with suppress(OSError, NotImplementedError, ValueError):  # object stores without folders
         target.parent.mkdir(parents=True, exist_ok=True)
-    except (OSError, NotImplementedError, ValueError):
-        pass  # object stores without folders
     return target
 
 
@@ -77,6 +75,14 @@ def create_text(path: str, *, newline: str | None = None) -> IO[str]:
         return _remote_for_writing(path).open("w")  # type: ignore[no-any-return]
     os.makedirs(parent(path), exist_ok=True)
     return open(path, "w", encoding="utf-8", newline=newline)
+
+
+def create_binary(path: str) -> IO[bytes]:
+    """A new file at ``path`` opened for writing bytes (local folders created as needed); the caller closes it."""
+    if is_remote(path):
+        return _remote_for_writing(path).open("wb")  # type: ignore[no-any-return]
+    os.makedirs(parent(path), exist_ok=True)
+    return open(path, "wb")
 
 
 @contextmanager

@@ -120,6 +120,9 @@ class HubSpotLineageMixin:
     (:meth:`remember_summary`, called by ``finish``).
     """
 
+    #: True for an operator that reads HubSpot and writes a file (the export): HubSpot is then its input
+    #: and the file its output.
+    lineage_reads_hubspot = False
     _lineage_summary: dict[str, Any] | None = None
     _lineage_columns: dict[str, None] | None = None
     _lineage_xcom: dict[str, tuple[str, str]] | None = None
@@ -154,6 +157,8 @@ class HubSpotLineageMixin:
         from openlineage.client.generated.output_statistics_output_dataset import OutputStatisticsOutputDatasetFacet
 
         summary = self._lineage_summary or {}
+        if self.lineage_reads_hubspot:
+            return self._export_lineage(operator_lineage, summary)
         received = summary.get("received")
         inputs, job_facets = self._lineage_inputs(task_instance)
         input_facets: dict[str, Any] = {}
@@ -174,6 +179,33 @@ class HubSpotLineageMixin:
                 outputFacets={"outputStatistics": OutputStatisticsOutputDatasetFacet(rowCount=written),
                               "hubspotWrite": _write_facet(summary, written, rejected)}))
         return operator_lineage(inputs=lineage_inputs, outputs=outputs, job_facets=job_facets)
+
+    def _export_lineage(self, operator_lineage: Any, summary: Mapping[str, Any]) -> Any:
+        """An export: the HubSpot object type read (``inputStatistics``: records read) and the file written
+        (``outputStatistics``: rows written; ``schema``: its columns)."""
+        from openlineage.client.event_v2 import InputDataset, OutputDataset
+        from openlineage.client.generated.input_statistics_input_dataset import InputStatisticsInputDatasetFacet
+        from openlineage.client.generated.output_statistics_output_dataset import OutputStatisticsOutputDatasetFacet
+
+        received, exported = summary.get("received"), summary.get("exported")
+        input_facets: dict[str, Any] = ({"inputStatistics": InputStatisticsInputDatasetFacet(rowCount=received)}
+                                        if isinstance(received, int) else {})
+        inputs = [InputDataset(namespace=hubspot_namespace(self._portal()), name=self.lineage_object_name(),
+                               inputFacets=input_facets)]
+        destination = summary.get("destination_path") or getattr(self, "destination_path", None)
+        outputs = []
+        if destination not in (None, "") and summary:
+            target = file_dataset(str(destination))
+            facets: dict[str, Any] = {}
+            schema = self._lineage_schema()
+            if schema is not None:
+                facets["schema"] = schema
+            output_facets: dict[str, Any] = (
+                {"outputStatistics": OutputStatisticsOutputDatasetFacet(rowCount=exported)}
+                if isinstance(exported, int) else {})
+            outputs.append(OutputDataset(namespace=target.namespace, name=target.name, facets=facets,
+                                         outputFacets=output_facets))
+        return operator_lineage(inputs=inputs, outputs=outputs)
 
     # ------------------------------------------------------------------ outputs
 
