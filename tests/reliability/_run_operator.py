@@ -10,6 +10,13 @@ import sys
 def main() -> None:
     with open(sys.argv[1]) as handle:
         spec = json.load(handle)
+    if spec.get("sigterm_raises"):  # as Airflow's task runner: SIGTERM raises in the task (on_kill, clean-up)
+        import signal
+
+        def terminated(signum: int, frame: object) -> None:
+            raise SystemExit("terminated by SIGTERM")
+
+        signal.signal(signal.SIGTERM, terminated)
     module, name = spec["operator"].rsplit(".", 1)
     operator = getattr(importlib.import_module(module), name)(task_id="child", **spec["kwargs"])
     operator.execute({"run_id": "child", "ti": None})

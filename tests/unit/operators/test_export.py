@@ -322,3 +322,39 @@ def test_lineage_reads_hubspot_and_writes_the_file(emu, tmp_path):
     assert facets["outputFacets"]["outputStatistics"]["rowCount"] == 12
     assert [f["name"] for f in facets["facets"]["schema"]["fields"]] == ["id", "email", "firstname",
                                                                           "lastmodifieddate"]
+
+
+# -- other object types, associations ---------------------------------------------------------------------
+
+
+def test_companies_with_their_contacts_and_contacts_with_their_companies(emu, tmp_path):
+    old = _now_ms() - 60_000
+    companies = [emu.add_object("companies", {"name": f"Co {i}", "domain": f"co{i}.example"}, created_at=old)
+                 for i in range(3)]
+    contacts = _seed(emu, 1205, old)  # more than one associations batch (1,000)
+    for n, contact in enumerate(contacts):
+        if n % 3:
+            emu.associate("contacts", contact, "companies", companies[n % 3])
+    emu.associate("contacts", contacts[0], "companies", companies[1])
+    emu.associate("contacts", contacts[0], "companies", companies[2])
+    result, _, _ = _export(tmp_path / "contacts.csv", since=old, associations=["companies"])
+    rows = {int(r["id"]): r for r in _csv(tmp_path / "contacts.csv")}
+    assert len(rows) == 1205 and result["associations"] == ["companies"]
+    assert sorted(rows[contacts[0]]["associated_companies"].split(";")) == [str(companies[1]), str(companies[2])]
+    assert rows[contacts[3]]["associated_companies"] == ""
+    assert rows[contacts[4]]["associated_companies"] == str(companies[1])
+    reads = [r for r in emu.requests if r.path.endswith("/batch/read") and "/associations/" in r.path]
+    assert [len(r.json["inputs"]) for r in reads] == [1000, 205]
+
+    emu.requests.clear()
+    result, _, _ = _export(tmp_path / "companies.jsonl", object_type="companies", properties=["name", "domain"],
+                           since=old, associations=["contacts"])
+    rows = {int(r["id"]): r for r in _jsonl(tmp_path / "companies.jsonl")}
+    assert set(rows) == set(companies) and result["exported"] == 3
+    assert list(rows[companies[0]]) == ["id", "name", "domain", "hs_lastmodifieddate", "associated_contacts"]
+    assert len(rows[companies[1]]["associated_contacts"]) == len([n for n in range(1205) if n % 3 == 1]) + 1
+    assert rows[companies[0]]["associated_contacts"] == []
+    searches = [r for r in emu.requests if r.path.endswith("/search")]
+    assert searches and all("/companies/search" in r.path for r in searches)
+    assert {f["propertyName"] for r in searches for g in r.json["filterGroups"] for f in g["filters"]} >= {
+        "hs_lastmodifieddate"}
