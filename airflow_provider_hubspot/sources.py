@@ -405,18 +405,22 @@ class PropertyMapper:
         return out
 
 
-def iter_records(rows: Iterable[Any], mapper: PropertyMapper | None = None) -> Iterator[Record]:
+def iter_records(rows: Iterable[Any], mapper: PropertyMapper | None = None,
+                 extra: Callable[[Any], Any] | None = None) -> Iterator[Record]:
     """Number rows from 0 and map them to HubSpot properties.
 
     A row the mapper cannot take (a NaN, an empty or non-text column name) becomes a record marked
     :attr:`~airflow_provider_hubspot.client.Record.invalid`, which the client rejects with the reason
     instead of sending it.
+
+    :param extra: what of a row travels with its record without being sent (:attr:`Record.extra`).
     """
     for index, row in enumerate(rows):
+        kept = extra(row) if extra is not None else None
         if mapper is None:
-            yield Record(index, row)
+            yield Record(index, row, extra=kept)
             continue
         try:
-            yield Record(index, mapper(row))
+            yield Record(index, mapper(row), extra=kept)
         except InvalidValue as exc:
-            yield Record(index, printable(row), invalid=(str(exc), INVALID_VALUE))
+            yield Record(index, printable(row), invalid=(str(exc), INVALID_VALUE), extra=kept)

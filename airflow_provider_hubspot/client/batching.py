@@ -24,11 +24,14 @@ class Record:
 
     :param invalid: ``(reason, code)`` when the input could not be turned into something to send
         (e.g. a NaN value): the record is rejected with that reason, never sent.
+    :param extra: what travels with the record but is not sent (e.g. the source columns naming the
+        records it is to be associated with once written).
     """
 
     index: int
     data: Any
     invalid: tuple[str, str] | None = None
+    extra: Any = None
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from airflow_provider_hubspot.client.associations import AssociationsAPI
 from airflow_provider_hubspot.client.auth import Auth
 from airflow_provider_hubspot.client.contacts import ContactsAPI
 from airflow_provider_hubspot.client.editions import Edition
@@ -13,6 +14,7 @@ from airflow_provider_hubspot.client.forms import FormsAPI
 from airflow_provider_hubspot.client.leads import LeadsAPI
 from airflow_provider_hubspot.client.lifecycle import LifecycleAPI
 from airflow_provider_hubspot.client.lists import ListsAPI
+from airflow_provider_hubspot.client.objects import ObjectsAPI, object_type_name
 from airflow_provider_hubspot.client.properties import PropertiesAPI
 from airflow_provider_hubspot.client.timeline import TimelineAPI
 from airflow_provider_hubspot.client.transport import Transport, normalize_base_url
@@ -109,8 +111,22 @@ class HubSpotClient:
         clone._init_families()
         return clone
 
+    def objects(self, object_type: str) -> ObjectsAPI:
+        """The CRM objects family of one object type: ``"companies"``, ``"deals"``, ``"tickets"``, ``"products"``,
+        ``"line_items"``, ``"contacts"`` (:attr:`contacts`), an object type id (``"0-2"``) or a custom object's
+        (``"2-1234567"``). One instance per type and client, so its property definitions are read once."""
+        name = object_type_name(object_type)
+        if name == "contacts":
+            return self.contacts
+        family = self._objects.get(name)
+        if family is None:
+            family = self._objects[name] = ObjectsAPI(self.transport, self.edition, name)
+        return family
+
     def _init_families(self) -> None:
+        self._objects: dict[str, ObjectsAPI] = {}
         self.contacts = ContactsAPI(self.transport, self.edition)
+        self.associations = AssociationsAPI(self.transport, self.edition)
         self.lists = ListsAPI(self.transport, self.edition)
         self.timeline = TimelineAPI(self.transport, self.edition)
         self.lifecycle = LifecycleAPI(self.transport, self.edition)

@@ -172,11 +172,12 @@ class _Range:
 
 def _keyset_body(filters: list[dict[str, Any]], properties: Sequence[str], span: _Range, page_size: int,
                  descending: bool = False) -> dict[str, Any]:
-    own = list(filters)
+    own: list[dict[str, Any]] = []  # the id bounds first: they rule out most records of a later page
     if span.after is not None:
         own.append({"propertyName": ID_PROPERTY, "operator": "GT", "value": str(span.after)})
     if span.upto is not None:
         own.append({"propertyName": ID_PROPERTY, "operator": "LTE", "value": str(span.upto)})
+    own += filters
     return {"filterGroups": [{"filters": own}] if own else [],
             "sorts": [{"propertyName": ID_PROPERTY, "direction": "DESCENDING" if descending else "ASCENDING"}],
             "properties": list(properties), "limit": page_size, "after": "0"}

@@ -13,12 +13,13 @@ Conversions (HubSpot wants every value as a string):
 * ``date``: dates, datetimes, ISO-8601 text or epoch ms, as epoch ms of that day's UTC midnight.
 * ``datetime``: datetimes (naive = UTC), ISO-8601 text or epoch ms, as epoch ms.
 * ``enumeration``: an option's value (or its label, case-blind); multi-select (checkbox) fields take a
-  list or ``;``-separated text, joined with ``;``.
+  list (or its JSON text) or ``;``-separated text, joined with ``;``.
 * other types (``string``, ``phone_number``...): text, at most 65,536 characters.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -196,6 +197,13 @@ def _datetime(prop: PropertyType, value: Any) -> str:
 
 
 def _enumeration(prop: PropertyType, value: Any) -> str:
+    if prop.multiple and isinstance(value, str) and value.strip().startswith("["):
+        try:  # a list that reached us as JSON text (a JSON Lines or XCom source mapped to strings)
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list):
+            value = parsed
     if isinstance(value, (list, tuple, set)):
         items = [str(v).strip() for v in value]
     else:
