@@ -24,6 +24,10 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS_FOLDER)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{_HOME / 'airflow.db'}")
+# One Fernet key for every process of the session: in unit-test mode each process would draw its own, and a child
+# process (airflow CLI, a dag.test() run in a subprocess) could not read what the session encrypted (the asset
+# watchers' trigger kwargs of the example DAGs).
+os.environ.setdefault("AIRFLOW__CORE__FERNET_KEY", "1vZZhvyvC4_XAal6DJQ_2yHRUShfxRaHZkbPoDotWy8=")
 if version("apache-airflow").startswith("2."):
     os.environ["AIRFLOW__CORE__EXECUTOR"] = "SequentialExecutor"  # Airflow 2 refuses SQLite with others
 
