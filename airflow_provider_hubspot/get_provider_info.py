@@ -41,7 +41,7 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": _modules("hooks", ["hubspot"]),
-        "operators": _modules("operators", ["contacts", "lists", "timeline", "removals", "export"]),
+        "operators": _modules("operators", ["contacts", "objects", "lists", "timeline", "removals", "export"]),
         "sensors": _modules("sensors", ["lifecycle", "forms"]),
         "triggers": _modules("triggers", ["lifecycle", "forms", "events"]),
         # hubspot://<portal id>/<object> assets (e.g. hubspot://62515/contacts) name the same datasets as the

@@ -176,8 +176,9 @@ class SourceMixin:
                               getattr(self, "partition_key", "email"))
 
     def source_records(self, mapper: PropertyMapper | None = None,
-                       on_columns: Callable[[Sequence[str]], None] | None = None) -> Iterator[Record]:
-        return iter_records(self.source_rows(on_columns), mapper)
+                       on_columns: Callable[[Sequence[str]], None] | None = None,
+                       extra: Callable[[Any], Any] | None = None) -> Iterator[Record]:
+        return iter_records(self.source_rows(on_columns), mapper, extra)
 
 
 def _one_partition(rows: Iterator[Any], partitions: Any, index: Any, key: str) -> Iterator[Any]:

@@ -1,65 +1,42 @@
-"""Contact operators: batch create-or-update, and merge."""
+"""Contact operators: batch create-or-update (the objects operator with contacts' defaults), and merge."""
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from airflow_provider_hubspot._compat import AirflowException, AirflowFailException, Context
+from airflow_provider_hubspot._compat import Context
 from airflow_provider_hubspot.client import (
     BatchOutcome,
-    HubSpotAuthError,
     HubSpotConfigError,
-    HubSpotConnectionError,
-    HubSpotDailyLimitError,
     HubSpotError,
     HubSpotNotFoundError,
-    HubSpotRateLimitError,
-    HubSpotServerError,
     HubSpotValidationError,
     Record,
 )
-from airflow_provider_hubspot.client.batching import BatchRunner
-from airflow_provider_hubspot.client.contacts import DUPLICATE
+from airflow_provider_hubspot.client.objects import ID_ALIASES
 from airflow_provider_hubspot.operators.base import (
     SOURCE_FIELDS,
-    Counted,
     HubSpotBaseOperator,
-    Progress,
     RejectsFile,
     SourceMixin,
     check_max_rejected,
     default_rejects_name,
-    default_resume_path,
-    fresh_path,
     summary,
     validate_max_rejected,
-    write_resume_file,
 )
-from airflow_provider_hubspot.operators.change_only import (
-    DEFAULT_MAX_REMOVED,
-    REMOVED,
-    WOULD_REMOVE,
-    ChangeOnlyRun,
-    RemovalGuardError,
-    truthy,
-    validate_removal,
-)
-from airflow_provider_hubspot.sources import PropertyMapper, SourceError
+from airflow_provider_hubspot.operators.objects import RESUMABLE_ERRORS, HubSpotCreateOrUpdateObjectsOperator
 
-#: Names of the record-id property (``id_property=`` accepts each).
-ID_ALIASES = {"vid", "id", "hs_object_id", "record_id"}
-#: Errors after which the records not yet sent are saved for the next run.
-RESUMABLE_ERRORS = (HubSpotRateLimitError, HubSpotServerError, HubSpotConnectionError, HubSpotAuthError)
+__all__ = ["ID_ALIASES", "RESUMABLE_ERRORS", "HubSpotCreateOrUpdateContactsOperator", "HubSpotMergeContactsOperator"]
 
 
-class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
+class HubSpotCreateOrUpdateContactsOperator(HubSpotCreateOrUpdateObjectsOperator):
     """Create or update HubSpot contacts in batches, from inline rows, a file or a SQL query.
 
     Every input record ends either written to HubSpot or in the rejects file with HubSpot's reason.
-    Re-running the task is safe: writes are upserts keyed by ``id_property``.
+    Re-running the task is safe: writes are upserts keyed by ``id_property``. This is
+    :class:`~airflow_provider_hubspot.operators.objects.HubSpotCreateOrUpdateObjectsOperator` with
+    ``object_type="contacts"`` and contacts' defaults (``id_property="email"``, the v1 editions).
 
     :param records: list of dicts (or an XComArg resolving to one).
     :param source_path: CSV or JSON Lines file, local or any Airflow object-storage URI; streamed.
@@ -68,6 +45,12 @@ class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
     :param file_format: ``csv`` or ``jsonl`` when the file name does not tell.
     :param properties_map: ``{"column": "hubspot_property"}`` renames; other columns keep their names.
     :param id_property: ``email`` (default), ``vid`` (record id) or a unique property (modern editions).
+    :param associations: associate each written contact with other records (``[{"to": "companies", "column":
+        "company_ref", "to_id_property": "external_id", "type": "primary"}]``); see
+        :class:`~airflow_provider_hubspot.operators.objects.HubSpotCreateOrUpdateObjectsOperator`.
+    :param check_values: read the contact property definitions and convert and check values before
+        sending (default ``False`` for contacts: HubSpot validates them, and v1 editions have no unique
+        flags); see the objects operator.
     :param include_empty: send empty values (clearing them in HubSpot) instead of skipping them.
     :param date_properties: HubSpot date properties; their values are sent as UTC-midnight epoch ms.
     :param batch_size: records per request (default: 1,000 for v1, 100 for modern editions).
@@ -103,235 +86,16 @@ class HubSpotCreateOrUpdateContactsOperator(SourceMixin, HubSpotBaseOperator):
     """
 
     required_params = ("id_property",)
-    outcome_keys = ("created", "updated", "upserted", "would_write", "duplicates", "unchanged", "rejected")
-    template_fields: Sequence[str] = (*SOURCE_FIELDS, "properties_map", "id_property", "rejects_path",
+    template_fields: Sequence[str] = (*SOURCE_FIELDS, "properties_map", "id_property", "associations", "rejects_path",
                                       "resume_path", "state_path", "full_refresh", "api_version", "hubspot_conn_id")
-    template_fields_renderers = {"sql": "sql", "records": "json", "properties_map": "json"}
-    template_ext: Sequence[str] = (".sql",)
+    default_check_values = False
 
-    def __init__(
-        self,
-        *,
-        records: Any = None,
-        source_path: str | None = None,
-        sql: str | None = None,
-        sql_conn_id: str | None = None,
-        file_format: str | None = None,
-        properties_map: Mapping[str, str] | None = None,
-        id_property: str = "email",
-        include_empty: bool = False,
-        date_properties: Iterable[str] = (),
-        batch_size: int | None = None,
-        max_concurrency: int = 4,
-        rejects_path: str | None = None,
-        resume_path: str | None = None,
-        max_rejected: int | float = 0,
-        dry_run: bool = False,
-        progress_every: int = 10,
-        state_path: str | None = None,
-        full_refresh: bool | str = False,
-        on_removed: str = "ignore",
-        max_removed: int | float = DEFAULT_MAX_REMOVED,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.init_source(records=records, source_path=source_path, sql=sql, sql_conn_id=sql_conn_id,
-                         file_format=file_format)
-        self.state_path = state_path
-        self.full_refresh = full_refresh
-        self.on_removed, self.max_removed = validate_removal(on_removed, max_removed)
-        self.properties_map = properties_map
-        self.id_property = id_property
-        self.include_empty = include_empty
-        self.date_properties = tuple(date_properties)
-        self.batch_size = batch_size
-        self.max_concurrency = max_concurrency
-        self.rejects_path = rejects_path
-        self.resume_path = resume_path
-        self.max_rejected = validate_max_rejected(max_rejected)
-        self.validate_only = dry_run  # BaseOperator.dry_run() is a method: keep the name free
-        self.progress_every = progress_every
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        self.check_required()
-        mapper = PropertyMapper(self.properties_map, include_empty=self.include_empty,
-                                date_properties=self.date_properties)
-        records = Counted(self.source_records(mapper, on_columns=self._check_key_column))
-        total = len(self.records) if isinstance(self.records, list) else None
-        progress = Progress(self.log, "Contacts (dry run)" if self.validate_only else "Contacts",
-                            self.progress_every, total)
-        rejects = RejectsFile(self.rejects_path, default_rejects_name(context, self.task_id))
-        runners: list[BatchRunner[list[Record]]] = []
-        doing = "Creating or updating contacts"
-        with self.failing_clearly(doing), self._change_only() as changes:
-            client = self.client
-
-            def on_batch(batch: list[Record], outcome: BatchOutcome) -> None:
-                if changes:
-                    changes.settle(batch, outcome)
-                    progress.counts["unchanged"] = changes.changes.unchanged
-                rejects.write(outcome.rejections)
-                counts = outcome.counts
-                progress.advance(written=counts["created"] + counts["updated"] + counts["upserted"],
-                                 checked=counts["would_write"], repeated=counts["duplicates"],
-                                 rejected=outcome.rejected - counts["duplicates"])
-
-            try:
-                outcome = client.contacts.upsert(changes.filter(records) if changes else records,
-                                                 id_property=self.id_property, batch_size=self.batch_size,
-                                                 max_concurrency=self.max_concurrency, on_batch=on_batch,
-                                                 dry_run=self.validate_only, runner_hook=runners.append,
-                                                 keep_rejections=False)
-            except SourceError as exc:
-                if changes:
-                    changes.commit()  # keep what HubSpot accepted; removals need the whole input
-                raise self._unreadable(exc, progress, rejects) from None
-            except HubSpotError as exc:
-                if not isinstance(exc, RESUMABLE_ERRORS) or not runners:
-                    raise self.fail(exc, f"{doing} (after {records.count} input records)") from None
-                if changes:
-                    changes.commit()
-                    raise self._stopped_with_state(exc, progress, rejects) from None
-                raise self._stopped(exc, runners[0], rejects, progress) from None
-            try:
-                if changes:
-                    self._removals(changes, client, rejects)
-                    changes.commit()
-            except RemovalGuardError as exc:
-                assert changes is not None
-                changes.commit()  # what was written stays recorded; nothing was archived
-                raise AirflowFailException(str(exc)) from None
-            finally:
-                rejects.close()
-        duplicates = outcome.counts["duplicates"]
-        rejected = outcome.rejected - duplicates
-        result = summary(outcome, client, received=records.count, rejected=rejected,
-                         rejects_path=rejects.written_path, dry_run=self.validate_only,
-                         api_version=str(client.edition), **(changes.summary() if changes else {}))
-        self.finish(result)
-        self.log.info("%s. Summary: %s", progress.line(), result)
-        self.log_rejections(r for r in rejects.samples if r.code not in (DUPLICATE, REMOVED, WOULD_REMOVE))
-        if duplicates:
-            self.log.info("%d input records repeated a key of a later record in the same batch (the later one "
-                          "was written; they are listed in the rejects file with code %s)", duplicates, DUPLICATE)
-        check_max_rejected(self.max_rejected, rejected, records.count, rejects.written_path,
-                           [r for r in rejects.samples if r.code not in (DUPLICATE, REMOVED, WOULD_REMOVE)])
-        return result
-
-    @contextmanager
-    def _change_only(self) -> Iterator[ChangeOnlyRun | None]:
-        """The change-only run when ``state_path`` is set (the state is open inside the block)."""
-        if not self.state_path or not str(self.state_path).strip():
-            yield None
-            return
-        id_property = "vid" if self.id_property in ID_ALIASES else self.id_property
-        key_name = id_property
-
-        def key_of(record: Record) -> str | None:
-            data = record.data if isinstance(record.data, Mapping) else {}
-            value = str(data.get(id_property) or "").strip()
-            return (value.lower() if id_property == "email" else value) or None
-
-        run = ChangeOnlyRun(str(self.state_path), scope={"object_type": "contacts", "id_property": id_property},
-                            key_of=key_of, key_name=key_name, full_refresh=truthy(self.full_refresh),
-                            dry_run=self.validate_only)
-        with run:
-            yield run
-
-    def _removals(self, changes: ChangeOnlyRun, client: Any, rejects: RejectsFile) -> None:
-        id_property = "vid" if self.id_property in ID_ALIASES else self.id_property
-
-        def archive(batch: list[tuple[str, str | None]]) -> int:
-            ids = [object_id for _, object_id in batch if object_id]
-            unknown = [key for key, object_id in batch if not object_id]
-            if unknown:  # keys whose object id the state does not hold (v1 writes): look them up
-                if id_property == "vid":
-                    ids += unknown
-                else:
-                    ids += [str(c.get("id", c.get("vid"))) for c in
-                            client.contacts.batch_get(unknown, by=id_property, properties=[id_property])]
-            return client.contacts.archive(ids) if ids else 0
-
-        changes.removals(on_removed=self.on_removed, max_removed=self.max_removed, rejects=rejects,
-                         archive=archive)
-        if changes.counts.get("removed"):
-            self.log.info("%d contacts of the state are not in this run's input (%s); listed in %s with code %s",
-                          changes.counts["removed"],
-                          f"archived {changes.counts.get('archived', 0)}" if self.on_removed == "archive"
-                          and not self.validate_only else f"on_removed={self.on_removed!r}", rejects.path,
-                          WOULD_REMOVE if self.validate_only and self.on_removed == "archive" else REMOVED)
-
-    def _stopped_with_state(self, exc: HubSpotError, progress: Progress, rejects: RejectsFile) -> AirflowException:
-        """HubSpot stopped a change-only sync: what was written is in the state, so a re-run finishes it."""
-        rejects.close()
-        return self._stop(exc, progress, f"and are saved in the state at {self.state_path}: run the task again "
-                                         "with the same input to finish — only the records not yet written will be "
-                                         "sent.")
-
-    def _check_key_column(self, columns: Sequence[str]) -> None:
-        """A source with a header must have the id property's column: found before anything is sent."""
-        id_property = "vid" if self.id_property in ID_ALIASES else self.id_property
-        names = {(self.properties_map or {}).get(c, c) for c in columns}
-        accepted = ID_ALIASES if id_property == "vid" else {id_property}
-        if not names & accepted:
-            raise SourceError(
-                f"The input has no {self.id_property!r} column (columns: {', '.join(map(str, columns))}): every "
-                f"record needs its id property. Add the column, rename one to it with properties_map, or set "
-                f"id_property=. Nothing was sent.")
-
-    def _unreadable(self, exc: SourceError, progress: Progress, rejects: RejectsFile) -> AirflowException:
-        """The input broke mid-stream: everything read before it was processed; say where to fix it."""
-        rejects.close()
-        message = (f"The input could not be read to the end: {exc} The {progress.done:,} records before it were "
-                   f"processed ({progress.line()})")
-        if rejects.written_path:
-            message += f"; rejected records are in {rejects.written_path}"
-        message += (". Nothing after the bad line was sent. Fix the input and run the task again: writes are upserts, "
-                    "so the records already written are updated, not duplicated.")
-        self.log.error("%s", message)
-        return AirflowFailException(message)
-
-    def _stopped(self, exc: HubSpotError, runner: BatchRunner[list[Record]], rejects: RejectsFile,
-                 progress: Progress) -> AirflowException:
-        """HubSpot stopped the sync (daily limit, auth, retries exhausted): save what was not sent."""
-        as_csv = (self.file_format or "").lower() == "csv" or str(self.source_path or "").lower().endswith(
-            (".csv", ".csv.gz"))
-        path = self.resume_path or default_resume_path(rejects.path, self.task_id, as_csv=as_csv)
-        if path.endswith((".csv", ".jsonl")):
-            as_csv = path.endswith(".csv")
-        else:
-            path += ".csv" if as_csv else ".jsonl"
-        path = fresh_path(path, avoid=[self.source_path])  # never overwrite the input being read
-        batches = itertools.chain(runner.unsent, runner.remaining)
-        unsent = (record.data for batch in batches for record in batch)
-        note = ""
-        try:
-            count = write_resume_file(path, unsent, as_csv=as_csv)
-        except SourceError as source_exc:  # the rest of the input is unreadable: keep what could be read
-            count = write_resume_file(path, (record.data for record in _read_so_far(runner)), as_csv=as_csv)
-            note = f" Reading the rest of the input failed ({source_exc}); the resume file holds the records before it."
-        rejects.close()
-        return self._stop(exc, progress, f"; the {count:,} records not yet sent are in {path} — run the task again "
-                                         f"with source_path={path!r} (same properties_map) to finish.{note}")
-
-    def _stop(self, exc: HubSpotError, progress: Progress, next_step: str) -> AirflowException:
-        """The error for a sync HubSpot stopped: what was written, ``next_step``, and whether a retry can help
-        (not after the daily limit or bad credentials: those fail without Airflow retries)."""
-        what = "HubSpot's daily API limit is used up" if isinstance(exc, HubSpotDailyLimitError) else "The sync stopped"
-        message = (f"{what}: {exc}. {progress.counts['written']:,} records were written before it "
-                   f"({progress.line()}){'' if next_step.startswith(';') else ' '}{next_step} ")
-        if isinstance(exc, HubSpotDailyLimitError):
-            message += "The daily limit resets at midnight in the HubSpot account's time zone."
-        elif isinstance(exc, HubSpotAuthError):
-            message += "Fix the connection's credentials first: a retry with the same ones cannot succeed."
-        self.log.error("%s", message)
-        permanent = isinstance(exc, (HubSpotDailyLimitError, HubSpotAuthError))
-        return AirflowFailException(message) if permanent else AirflowException(message)
-
-
-def _read_so_far(runner: BatchRunner[list[Record]]) -> Iterator[Record]:
-    for batch in runner.unsent:
-        yield from batch
+    def __init__(self, *, id_property: str = "email", **kwargs: Any) -> None:
+        object_type = kwargs.pop("object_type", "contacts")
+        if str(object_type).strip().lower() not in ("contacts", "0-1", "contact"):
+            raise HubSpotConfigError(f"{type(self).__name__} writes contacts; use HubSpotCreateOrUpdateObjectsOperator "
+                                     f"for object_type={object_type!r}.")
+        super().__init__(object_type="contacts", id_property=id_property, **kwargs)
 
 
 class HubSpotMergeContactsOperator(SourceMixin, HubSpotBaseOperator):
