@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 
 import pytest
 
@@ -180,3 +181,31 @@ def test_assets_share_the_lineage_names():
     assert (dataset.namespace, dataset.name) == ("hubspot://62515", "lists/7")
     with pytest.raises(ValueError, match="names the object"):
         sanitize_hubspot_uri(urlsplit("hubspot://62515"))
+
+
+def test_export_reports_hubspot_as_input_and_the_file_as_output(hubspot_connection, monkeypatch, tmp_path):
+    from airflow_provider_hubspot.operators.export import HubSpotExportObjectsOperator
+
+    from .conftest import point_connection
+
+    hubspot_connection.rate_limit = 0
+    hubspot_connection.search_rate_per_second = 1_000_000
+    point_connection(hubspot_connection, monkeypatch, search_rate_limit=1_000_000, rate_limit=1_000_000)
+    modified = int(time.time() * 1000) - 60_000  # inside the default window (the last day)
+    with hubspot_connection.state.lock:
+        for i in range(7):
+            hubspot_connection.state.add_contact({"email": f"p{i}@example.com", "firstname": f"F{i}"},
+                                                 created_at=modified, validate=False)
+    path = tmp_path / "contacts.jsonl"
+    op = HubSpotExportObjectsOperator(task_id="export", object_type="contacts", properties=["email", "firstname"],
+                                      destination_path=str(path), search_lag_seconds=0)
+    result = op.execute({"ti": type("TI", (), {"xcom_push": lambda *a, **k: None,
+                                               "xcom_pull": lambda *a, **k: None})(), "run_id": "t"})
+    lineage = op.get_openlineage_facets_on_complete(_TI())
+    [source] = lineage.inputs
+    assert (source.namespace, source.name) == (NAMESPACE, "contacts")
+    assert _facets(source, "inputFacets")["inputStatistics"]["rowCount"] == result["received"] == 7
+    [target] = lineage.outputs
+    assert (target.namespace, target.name) == ("file", str(path))
+    assert _facets(target, "outputFacets")["outputStatistics"]["rowCount"] == 7
+    assert [f["name"] for f in _facets(target, "facets")["schema"]["fields"]][:3] == ["id", "email", "firstname"]
