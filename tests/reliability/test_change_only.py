@@ -306,6 +306,6 @@ def test_partitioned_sync_splits_the_source_without_overlap(emu, tmp_path):
     assert emu.state.count_contacts() == 300
     sent = _sent_emails(emu)
     assert len(sent) == len(set(sent)) == 300, "no row is sent by two tasks"
-    with pytest.raises(AirflowFailException, match="partition_index must be in 0..2"):
+    with pytest.raises(AirflowFailException, match=r"partition_index must be in 0\.\.2"):
         HubSpotCreateOrUpdateContactsOperator(task_id="bad", source_path=str(path), partitions=3,
                                               partition_index=3).execute(CONTEXT)
