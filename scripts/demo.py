@@ -8,9 +8,12 @@ What it does (no HubSpot account, no network):
    and migrates its metadata database;
 3. writes a SQLite "CRM" database of a few thousand customers (some signed up in the last 30
    days, ~1 % e-mails that look valid but HubSpot rejects, some repeated e-mails, a handful of known
-   duplicate people) and points the ``crm_db`` and ``hubspot_default`` connections at it and at the
-   emulator, through ``AIRFLOW_CONN_*`` environment variables;
-4. runs ``airflow dags test hubspot_contact_sync`` (contacts, list, merges, timeline events);
+   duplicate people) and the accounts they work for (some with an open opportunity), and points the
+   ``crm_db`` and ``hubspot_default`` connections at it and at the emulator, through
+   ``AIRFLOW_CONN_*`` environment variables;
+4. runs ``airflow dags test hubspot_contact_sync`` (companies keyed by a unique ``external_id``,
+   contacts associated with their company, deals for the open opportunities, list, merges, timeline
+   events);
 5. runs ``airflow dags test hubspot_wait_for_leads`` while a background thread plays "HubSpot users":
    after the sensors' first pokes it turns a few contacts into customers and submits a form;
 6. prints what changed in "HubSpot" — the DAGs' own summaries, each number checked against the
@@ -89,6 +92,9 @@ COMPANIES = (
     ("Lumen Studios", "lumen-studios.fr"), ("Fjord Outdoor", "fjord-outdoor.no"), ("Sakura Tech", "sakura-tech.jp"),
 )
 FREEMAIL = ("gmail.com", "outlook.com", "yahoo.com", "proton.me", "icloud.com", "gmx.de")
+INDUSTRIES = ("Retail", "Logistics", "Software", "Manufacturing", "Finance", "Healthcare", "Energy", "Media")
+#: Stages of the open opportunities (deals in HubSpot's default pipeline).
+OPEN_STAGES = ("appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "contractsent")
 CITIES = (
     "Boston", "Chicago", "Austin", "Seattle", "Denver", "Toronto", "London", "Dublin", "Berlin", "Munich",
     "Paris", "Lyon", "Madrid", "Lisbon", "Amsterdam", "Copenhagen", "Oslo", "Stockholm", "Warsaw", "Prague",
@@ -106,8 +112,11 @@ def _ascii(text: str) -> str:
 def build_database(path: str | Path, rows: int = 3000, seed: int = 0, today: date | None = None) -> dict[str, Any]:
     """Write a SQLite CRM database at ``path`` (replacing it) and return what is in it.
 
-    Tables: ``customers(id, email, first_name, last_name, company, phone, city, signed_up)`` —
-    ``signed_up`` an ISO date, about 12 % within the last 30 days — and
+    Tables: ``accounts(id, external_id, name, domain, industry, employees, opportunity_amount,
+    opportunity_stage)`` — one per company, about half with an open opportunity (amount and stage
+    set) —, ``customers(id, email, first_name, last_name, company, account_ref, phone, city,
+    signed_up)`` — ``account_ref`` the ``external_id`` of the customer's account, ``signed_up`` an ISO
+    date, about 12 % within the last 30 days — and
     ``known_duplicates(primary_email, duplicate_email)``: people who registered twice under two
     spellings of their address (``jane.doe@...`` / ``janedoe@...``); both rows are in ``customers``,
     the duplicate one older than 30 days. About 1 % of the e-mails have a top-level-domain typo
@@ -117,7 +126,8 @@ def build_database(path: str | Path, rows: int = 3000, seed: int = 0, today: dat
     The returned dict holds the counts the sync DAG's outcome follows from: ``rows``,
     ``valid_emails`` (distinct, case-insensitive: the contacts HubSpot will hold),
     ``invalid_rows``, ``repeated_rows``, ``recent_valid_emails`` (distinct valid e-mails signed up
-    in the last 30 days), ``duplicate_pairs``, and ``sample_recent`` (a few recent valid e-mails).
+    in the last 30 days), ``duplicate_pairs``, ``sample_recent`` (a few recent valid e-mails), ``accounts``
+    and ``open_opportunities``.
     """
     if rows < 100:
         raise ValueError("rows must be at least 100")
@@ -193,15 +203,26 @@ def build_database(path: str | Path, rows: int = 3000, seed: int = 0, today: dat
         customers.append(again)
     rng.shuffle(customers)
 
+    accounts = []
+    for number, (name, domain) in enumerate(COMPANIES, start=1):
+        open_deal = rng.random() < 0.5
+        accounts.append((number, f"ACC-{number:04d}", name, domain, rng.choice(INDUSTRIES), rng.randint(5, 5000),
+                         rng.randint(10, 500) * 100 if open_deal else None,
+                         rng.choice(OPEN_STAGES) if open_deal else None))
+    account_of = {name: external_id for _, external_id, name, *_ in accounts}
     with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE accounts (id INTEGER PRIMARY KEY, external_id TEXT NOT NULL UNIQUE, "
+                   "name TEXT NOT NULL, domain TEXT, industry TEXT, employees INTEGER, opportunity_amount INTEGER, "
+                   "opportunity_stage TEXT)")
         db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT NOT NULL, first_name TEXT, "
-                   "last_name TEXT, company TEXT, phone TEXT, city TEXT, signed_up TEXT NOT NULL)")
+                   "last_name TEXT, company TEXT, account_ref TEXT, phone TEXT, city TEXT, signed_up TEXT NOT NULL)")
         db.execute("CREATE TABLE known_duplicates (primary_email TEXT NOT NULL, duplicate_email TEXT NOT NULL)")
+        db.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", accounts)
         db.executemany(
-            "INSERT INTO customers (id, email, first_name, last_name, company, phone, city, signed_up) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(i, c["email"], c["first_name"], c["last_name"], c["company"], c["phone"], c["city"], c["signed_up"])
-             for i, c in enumerate(customers, start=1)])
+            "INSERT INTO customers (id, email, first_name, last_name, company, account_ref, phone, city, signed_up) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(i, c["email"], c["first_name"], c["last_name"], c["company"], account_of[c["company"]], c["phone"],
+              c["city"], c["signed_up"]) for i, c in enumerate(customers, start=1)])
         db.executemany("INSERT INTO known_duplicates VALUES (?, ?)", pairs)
     db.close()
 
@@ -222,6 +243,8 @@ def build_database(path: str | Path, rows: int = 3000, seed: int = 0, today: dat
         "recent_valid_emails": len(recent),
         "duplicate_pairs": len(pairs),
         "sample_recent": sorted(recent - paired)[:10],
+        "accounts": len(accounts),
+        "open_opportunities": sum(1 for a in accounts if a[6] is not None),
     }
 
 
@@ -229,9 +252,13 @@ def build_database(path: str | Path, rows: int = 3000, seed: int = 0, today: dat
 
 
 def prepare_emulator(emulator: HubSpotEmulator) -> dict[str, Any]:
-    """Create what an admin would have set up in the portal: the static list, the timeline event
-    type, and the sign-up form. Returns the ids the DAGs need."""
+    """Create what an admin would have set up in the portal: a unique ``external_id`` property on
+    companies and deals (HubSpot upserts only by properties with unique values; a company's ``domain``
+    is not one), the static list, the timeline event type, and the sign-up form. Returns the ids the
+    DAGs need."""
     state = emulator.state
+    for object_type in ("companies", "deals"):
+        state.define_property("external_id", object_type=object_type, unique=True, label="External ID")
     ids = state.create_list(LIST_NAME)
     state.register_event_type_name(EVENT_TYPE)
     state.create_form(FORM_ID, FORM_NAME)
@@ -459,7 +486,19 @@ def check_sync(summary: dict[str, Any], emulator: HubSpotEmulator, ids: dict[str
     state = emulator.state
     upsert, listed = summary["upsert_contacts"], summary["add_new_to_list"]
     merges, events = summary["merge_duplicates"], summary["log_sync_events"]
+    companies, deals = summary["upsert_companies"], summary["upsert_deals"]
     checks: list[dict[str, Any]] = []
+    _check(checks, "companies created + updated = companies in HubSpot", companies["created"] + companies["updated"],
+           len(state.objects("companies")))
+    _check(checks, "deals created + updated = deals in HubSpot", deals["created"] + deals["updated"],
+           len(state.objects("deals")))
+    live_contacts = [c["vid"] for c in state.contacts()]
+    with_primary = {a["from"] for a in state.associations("contacts", "companies") if 1 in a["types"]}
+    _check(checks, "contacts with a primary company = contacts in HubSpot", len(with_primary), len(live_contacts))
+    _check(checks, "contact associations made = contacts written (created + updated)", upsert["associated"],
+           upsert["created"] + upsert["updated"])
+    _check(checks, "deals associated = deals with a primary company in HubSpot", deals["associated"],
+           sum(1 for a in state.associations("deals", "companies") if 5 in a["types"]))
     live = state.count_contacts()
     merged_away = sum(len(c["merged_vids"]) for c in state.contacts())
     _check(checks, "contacts created = contacts in HubSpot + merged away", upsert["created"], live + merged_away)
@@ -484,6 +523,9 @@ def check_sync(summary: dict[str, Any], emulator: HubSpotEmulator, ids: dict[str
         _check(checks, "list members = recent valid e-mails in the database", listed["added"],
                db["recent_valid_emails"])
         _check(checks, "merges = known duplicate pairs", merges["merged"], db["duplicate_pairs"])
+        _check(checks, "companies created = accounts in the database", companies["created"], db["accounts"])
+        _check(checks, "deals created = open opportunities in the database", deals["created"],
+               db["open_opportunities"])
     return checks
 
 
@@ -710,17 +752,23 @@ def format_report(result: dict[str, Any]) -> str:
     """The human summary printed at the end of the demo."""
     sync, leads, emu, rr = result["sync"], result["leads"], result["emulator"], result["rerun"]
     up, lst, mrg, ev = (sync[k] for k in ("upsert_contacts", "add_new_to_list", "merge_duplicates", "log_sync_events"))
+    co, de = sync["upsert_companies"], sync["upsert_deals"]
     repeated = up["duplicates"]
     resent = up.get("batches_resent", 0)
-    batches = up["requests"] - resent - up["retries"]
+    batches = up["requests"] - resent - up["retries"] - up.get("association_requests", 0)
     lines = [
         "",
         "What changed in HubSpot",
         "=======================",
         f"hubspot_contact_sync  (api_version {up['api_version']}, {up['requests']} requests for the contacts, "
         f"{up['rate_limited']} answered 429)",
-        f"  requests            {up['requests']:>6,}   = {batches} batches + {resent} resent without the record "
-        f"HubSpot refused in a whole batch + {up['retries']} retries",
+        f"  companies           {co['created'] + co['updated']:>6,}   (accounts table, upserted by the unique "
+        f"external_id: {co['created']} created, {co['updated']} updated)",
+        f"  deals               {de['created'] + de['updated']:>6,}   (accounts with an open opportunity; "
+        f"{de['associated']} associated with their company as primary)",
+        f"  requests            {up['requests']:>6,}   for the contacts = {batches} batches + {resent} resent "
+        f"without the record HubSpot refused in a whole batch + {up['retries']} retries + "
+        f"{up.get('association_requests', 0)} for their companies",
         f"  records read        {up['received']:>6,}   rows of customers in {result['database']['path']}",
         f"  contacts created    {up['created']:>6,}",
         f"  contacts updated    {up['updated']:>6,}   (an e-mail seen again in a later batch)",
@@ -728,6 +776,8 @@ def format_report(result: dict[str, Any]) -> str:
           if up.get("unchanged") else []),
         f"  repeated e-mails    {repeated:>6,}   (twice in one batch: the last row wins; code DUPLICATE_KEY)",
         f"  rejected            {up['rejected']:>6,}   (HubSpot's reason for each in the rejects file)",
+        f"  associated          {up['associated']:>6,}   contacts with their company (primary; "
+        f"{up['associations_failed']} failed)",
     ]
     if up.get("rejects_path"):
         lines.append(f"  rejects file        {up['rejects_path']}")
@@ -742,7 +792,8 @@ def format_report(result: dict[str, Any]) -> str:
         f"  contacts in HubSpot {emu['contacts']:>6,}   (after the merges and the new leads)",
         "",
         f"upsert_contacts again, change-only (state_path; {rr['changed_rows']} rows changed in the database)",
-        f"  requests            {rr['write_requests']:>6,}   write requests (the first run needed {up['requests']}): "
+        f"  requests            {rr['write_requests']:>6,}   write requests (the first run needed "
+        f"{up['requests'] - up.get('association_requests', 0)}): "
         f"{rr['write_requests'] - rr.get('batches_resent', 0)} batches + {rr.get('batches_resent', 0)} resent",
         f"  unchanged           {rr['unchanged']:>6,}   (same as last time: not sent)",
         f"  updated             {rr['updated']:>6,}   (the changed rows, and earlier rows of an e-mail repeated in the "

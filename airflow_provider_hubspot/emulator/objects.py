@@ -172,11 +172,16 @@ class ObjectType:
 
     @property
     def read_scopes(self) -> tuple[str, ...]:
-        return (f"crm.objects.{self.scope}.read",)
+        return (f"crm.objects.{self.scope}.read", *self._legacy_scopes)
 
     @property
     def write_scopes(self) -> tuple[str, ...]:
-        return (f"crm.objects.{self.scope}.write",)
+        return (f"crm.objects.{self.scope}.write", *self._legacy_scopes)
+
+    @property
+    def _legacy_scopes(self) -> tuple[str, ...]:
+        """HubSpot's older one-word scopes that grant both (``tickets``, ``e-commerce``)."""
+        return (self.scope,) if self.scope in ("tickets", "e-commerce") else ()
 
     @property
     def upper(self) -> str:

@@ -38,7 +38,7 @@ SCHEMA_SCOPES: frozenset[str] = frozenset(
     f"crm.schemas.{kind}.{access}" for kind in ("contacts", "companies", "deals", "custom") for access in ("read",
                                                                                                         "write"))
 ALL_SCOPES: frozenset[str] = frozenset({CONTACTS_READ, CONTACTS_WRITE, LISTS_READ, LISTS_WRITE, TIMELINE, FORMS,
-                                        *OBJECT_SCOPES, *SCHEMA_SCOPES})
+                                        "tickets", "e-commerce", *OBJECT_SCOPES, *SCHEMA_SCOPES})
 
 #: Date-based API version path segment (``2026-03``, ``2026-09`` ...).
 VERSION = r"{version:\d{4}-\d{2}}"

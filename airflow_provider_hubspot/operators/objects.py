@@ -218,7 +218,8 @@ class HubSpotCreateOrUpdateObjectsOperator(SourceMixin, HubSpotBaseOperator):
         unlabelled association). After the records are written the referenced records are looked up in
         batches (cached for the run) and associated in batches; each failed association is a rejects-file
         line (``ASSOCIATION_FAILED``, the reason) and does not undo the record. Counted in the summary as
-        ``associated`` / ``associations_failed`` (and against ``max_rejected``).
+        ``associated`` / ``associations_failed`` (and against ``max_rejected``); ``association_requests`` says
+        how many of the task's ``requests`` they took.
     :param check_values: read the object's property definitions once and convert and check values
         before sending (numbers, booleans, dates and datetimes as epoch ms, enumeration labels to
         values, multi-checkbox lists joined with ``;``): a bad value rejects its record
@@ -381,7 +382,10 @@ class HubSpotCreateOrUpdateObjectsOperator(SourceMixin, HubSpotBaseOperator):
                 client = self.client
                 api = client.objects(self._type_name)
                 id_property = self._id_property(api)
-                schema = self._schema(api, id_property, specs, client)
+                schema = self._schema(api, id_property)
+                started = client.stats["requests"]
+                self._check_associations(specs, client)
+                association_requests = client.stats["requests"] - started
 
                 def on_batch(batch: list[Record], outcome: BatchOutcome) -> None:
                     nonlocal would_associate
@@ -425,8 +429,10 @@ class HubSpotCreateOrUpdateObjectsOperator(SourceMixin, HubSpotBaseOperator):
                     changes.commit()  # what was written stays recorded; nothing was archived
                     raise AirflowFailException(str(exc)) from None
                 if queue is not None and queue.queued:
+                    started = client.stats["requests"]
                     association_counts = queue.run(client.objects, client.associations, self._type_name, rejects,
                                                    max_concurrency=self.max_concurrency, log=self.log)
+                    association_requests += client.stats["requests"] - started
         finally:
             rejects.close()
             if queue is not None:
@@ -437,6 +443,8 @@ class HubSpotCreateOrUpdateObjectsOperator(SourceMixin, HubSpotBaseOperator):
         if specs and not self.validate_only:
             extra.setdefault("associated", 0)
             extra.setdefault("associations_failed", 0)
+        if specs:
+            extra["association_requests"] = association_requests
         if specs and self.validate_only:
             extra["would_associate"] = would_associate
         result = summary(outcome, client, received=records.count, rejected=rejected,
@@ -455,10 +463,9 @@ class HubSpotCreateOrUpdateObjectsOperator(SourceMixin, HubSpotBaseOperator):
                            samples + [r for r in rejects.samples if r.code == ASSOCIATION_FAILED])
         return result
 
-    def _schema(self, api: ObjectsAPI, id_property: str, specs: Sequence[AssociationSpec],
-                client: Any) -> PropertySchema | None:
+    def _schema(self, api: ObjectsAPI, id_property: str) -> PropertySchema | None:
         """Read what must be checked before anything is sent: the property definitions (values, the id
-        property) and the association types of ``associations=``."""
+        property)."""
         if api.edition.is_v1 and self._type_name == "contacts":
             schema = None  # v1 contacts: HubSpot's v1 property list carries no unique flags
         elif self.check_values or id_property not in (api.record_id_name, "email"):
@@ -466,11 +473,14 @@ class HubSpotCreateOrUpdateObjectsOperator(SourceMixin, HubSpotBaseOperator):
             schema = api.schema() if self.check_values else None
         else:
             schema = None
+        return schema
+
+    def _check_associations(self, specs: Sequence[AssociationSpec], client: Any) -> None:
+        """The association types and the look-up properties of ``associations=`` exist (before sending)."""
         for spec in specs:
             client.associations.resolve_type(self._type_name, spec.to, spec.type)
             if not spec.by_record_id:
                 client.objects(spec.to).check_id_property(spec.to_id_property)
-        return schema
 
     def _check_columns(self, columns: Sequence[str], association_columns: Sequence[str]) -> None:
         """A source with a header must have the id property's column (and the associations' columns)."""

@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -153,6 +154,19 @@ def test_contact_sync_dag(airflow_db, fast_connection, tmp_path, monkeypatch):
     assert all(set(r) == {"index", "record", "reason", "code"} and "is invalid" in r["reason"] for r in invalid)
     events = summary["log_sync_events"]
     assert events["rejected"] == db["invalid_rows"] and Path(events["rejects_path"]).is_relative_to(tmp_path)
+    # companies from the accounts table, each contact associated with its own company (primary), deals
+    companies = {c["id"]: c["properties"]["external_id"] for c in emu.objects("companies")}
+    assert summary["upsert_companies"]["created"] == len(companies) == db["accounts"]
+    with sqlite3.connect(db["path"]) as crm:
+        account_of = {e.lower(): ref for e, ref in crm.execute("SELECT email, account_ref FROM customers")}
+    primary = {a["from"]: a["to"] for a in emu.associations("contacts", "companies") if 1 in a["types"]}
+    live = {str(c["vid"]): c["properties"]["email"] for c in emu.state.contacts()}
+    assert set(primary) == set(live)
+    assert all(companies[primary[vid]] == account_of[email] for vid, email in live.items())
+    assert upsert["associated"] == upsert["created"] + upsert["updated"] and upsert["associations_failed"] == 0
+    deals = emu.objects("deals")
+    assert summary["upsert_deals"]["created"] == len(deals) == db["open_opportunities"] > 0
+    assert all(emu.associations("deals", "companies", d["id"])[0]["labels"] == ["Primary"] for d in deals)
 
 
 def test_wait_for_leads_dag(airflow_db, fast_connection, tmp_path):
