@@ -106,10 +106,76 @@ def problems(schema: Schema, value: Any, where: str = "") -> list[dict[str, str]
 
 
 def check(schema: Schema, value: Any) -> None:
-    """Raise the emulator's 400 when ``value`` breaks ``schema``."""
+    """Raise the emulator's 400 when ``value`` breaks ``schema``.
+
+    A conforming body (the common case) is checked by a validator compiled once per schema; only a body
+    that breaks it is walked again by :func:`problems` to name every problem.
+    """
+    key = id(schema)
+    validator = _COMPILED.get(key)
+    if validator is None or validator[0] is not schema:
+        validator = _COMPILED[key] = (schema, _compile(schema))
+    if validator[1](value):
+        return
     found = problems(schema, value)
     if found:
         raise schema_error(found)
+
+
+_COMPILED: dict[int, tuple[Schema, Any]] = {}
+#: ``type`` names as predicates (the same answers as :func:`_matches`, faster).
+_IS_TYPE: dict[str, Any] = {
+    "string": lambda v: type(v) is str,
+    "object": lambda v: type(v) is dict,
+    "array": lambda v: type(v) is list,
+    "boolean": lambda v: type(v) is bool,
+    "integer": lambda v: type(v) is int,
+    "number": lambda v: type(v) in (int, float),
+}
+
+
+def _compile(schema: Schema) -> Any:
+    """A function ``value -> bool``: whether ``value`` conforms to ``schema`` (as :func:`problems` finds none)."""
+    kinds = schema.get("type")
+    names = [] if kinds is None else [kinds] if isinstance(kinds, str) else list(kinds)
+    nullable = bool(schema.get("nullable"))
+    enum = schema.get("enum")
+    required = tuple(schema.get("required", ()))
+    fields = {name: _compile(item) for name, item in schema.get("properties", {}).items()}
+    extra = _compile(schema["additionalProperties"]) if isinstance(schema.get("additionalProperties"), dict) else None
+    items = _compile(schema["items"]) if isinstance(schema.get("items"), dict) else None
+
+    tests = [_IS_TYPE.get(kind, lambda v, kind=kind: _matches(kind, v)) for kind in names]
+    if len(tests) == 1:
+        type_ok = tests[0]
+    else:
+        def type_ok(value: Any) -> bool:
+            return not tests or any(test(value) for test in tests)
+
+    def valid(value: Any) -> bool:
+        if value is None and nullable:
+            return True
+        if not type_ok(value):
+            return False
+        if enum is not None and value not in enum:
+            return False
+        if type(value) is dict:
+            for name in required:
+                if name not in value:
+                    return False
+            for name, item in value.items():
+                check_item = fields.get(name, extra)
+                if check_item is not None and not check_item(item):
+                    return False
+        elif type(value) is list and items is not None:
+            for item in value:
+                if not items(item):
+                    return False
+        return True
+
+    if names == ["string"] and not nullable and enum is None:  # the most common leaf: a plain string
+        return lambda value: type(value) is str
+    return valid
 
 
 def schema_error(found: list[dict[str, str]]) -> ApiError:

@@ -524,19 +524,24 @@ class Associations:
         #: (from type id, to type id) -> [{"category", "typeId", "label"}], unlabelled first
         self.labels: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.inverse: dict[int, int] = {}
+        #: (from type id, to type id) -> association type id -> its definition (``labels``, indexed)
+        self._specs: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
         self.next_type_id = FIRST_GENERATED_TYPE_ID
         for from_type, to_type, type_id, label, inverse in ASSOCIATION_TYPES:
             self._define(from_type, to_type, type_id, label, inverse, "HUBSPOT_DEFINED", None)
 
     def _define(self, from_type: str, to_type: str, type_id: int, label: str | None, inverse: int, category: str,
                 inverse_label: str | None) -> None:
-        self.labels.setdefault((from_type, to_type), []).append({"category": category, "typeId": type_id,
-                                                                 "label": label})
+        self._add_spec(from_type, to_type, {"category": category, "typeId": type_id, "label": label})
         if from_type != to_type or type_id != inverse:
-            self.labels.setdefault((to_type, from_type), []).append(
-                {"category": category, "typeId": inverse, "label": inverse_label if inverse_label else label})
+            self._add_spec(to_type, from_type, {"category": category, "typeId": inverse,
+                                                "label": inverse_label if inverse_label else label})
         self.inverse[type_id] = inverse
         self.inverse[inverse] = type_id
+
+    def _add_spec(self, from_type: str, to_type: str, spec: dict[str, Any]) -> None:
+        self.labels.setdefault((from_type, to_type), []).append(spec)
+        self._specs.setdefault((from_type, to_type), {})[int(spec["typeId"])] = spec
 
     def definitions(self, from_type: str, to_type: str, *, custom: bool = False) -> list[dict[str, Any]]:
         """The association types from ``from_type`` to ``to_type`` (an unlabelled one is made on first use)."""
@@ -553,7 +558,7 @@ class Associations:
         return next(d for d in self.definitions(from_type, to_type, custom=custom) if d["label"] is None)
 
     def spec(self, from_type: str, to_type: str, type_id: int) -> dict[str, Any] | None:
-        return next((d for d in self.labels.get((from_type, to_type), []) if d["typeId"] == type_id), None)
+        return self._specs.get((from_type, to_type), {}).get(type_id)
 
     def create_label(self, from_type: str, to_type: str, label: str, inverse_label: str | None,
                      *, custom: bool = False) -> list[dict[str, Any]]:
@@ -638,9 +643,10 @@ class Associations:
                 "next_type_id": self.next_type_id}
 
     def load_json(self, data: Mapping[str, Any]) -> None:
-        self.edges, self.labels = {}, {}
+        self.edges, self.labels, self._specs = {}, {}, {}
         for a, b, defs in data.get("labels", []):
-            self.labels[(a, b)] = [dict(d) for d in defs]
+            for definition in defs:
+                self._add_spec(a, b, dict(definition))
         self.inverse = {int(k): int(v) for k, v in data.get("inverse", [])}
         for a, b, from_id, to_id, types in data.get("edges", []):
             self.edges.setdefault((a, b), {}).setdefault(int(from_id), {})[int(to_id)] = {int(t) for t in types}
