@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/parallel.py
 	$(PY) benchmarks/change_only.py
 	$(PY) benchmarks/objects.py
+	$(PY) benchmarks/export.py
 
 # Airflow with CeleryExecutor and two workers, 8 mapped tasks sharing one budget (benchmarks/scale.py).
 # Its extra (the Celery provider, PostgreSQL drivers) is installed here only, never by `make venv`.

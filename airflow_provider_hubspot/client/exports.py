@@ -17,8 +17,9 @@ Two ways to read every record of a type, both a page at a time (memory stays fla
   budget, lanes).
 
 :class:`ObjectReader` holds the few requests these need for one object type (``contacts``,
-``companies``, ``2-1234567``...), all through the client's one transport: search is paced by the search
-limiter, the rest by the ten-secondly one. Association ids are read with the associations batch read
+``companies``, ``2-1234567``...), on the type's objects family (``client.objects(type)``: name, path,
+property definitions) and all through the client's one transport: search is paced by the search limiter,
+the rest by the ten-secondly one. Association ids come from the associations family's batch read
 (1,000 records per request, each record's further pages followed).
 """
 
@@ -28,14 +29,17 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from airflow_provider_hubspot.client.associations import ASSOCIATION_BATCH_LIMIT, AssociationsAPI
 from airflow_provider_hubspot.client.batching import chunked
-from airflow_provider_hubspot.client.editions import Edition
 from airflow_provider_hubspot.client.errors import HubSpotConfigError, HubSpotPagingError
+from airflow_provider_hubspot.client.objects import ObjectsAPI
 from airflow_provider_hubspot.client.paging import CURSOR, has_list, paginate
-from airflow_provider_hubspot.client.transport import Transport
+
+if TYPE_CHECKING:
+    from airflow_provider_hubspot.client.client import HubSpotClient
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +48,7 @@ SEARCH_PAGE_SIZE = 200
 #: Records per list page (HubSpot's maximum).
 LIST_PAGE_SIZE = 100
 #: Records per associations batch read (HubSpot's maximum since 2025-02-10).
-ASSOCIATIONS_BATCH_SIZE = 1000
+ASSOCIATIONS_BATCH_SIZE = ASSOCIATION_BATCH_LIMIT
 #: Id ranges per lane when lanes read a window concurrently (several per lane, so a lane whose ranges
 #: are sparse takes over the ranges of one whose are dense).
 RANGES_PER_LANE = 3
@@ -62,20 +66,25 @@ def modified_property(object_type: str) -> str:
 class ObjectReader:
     """The read requests of one object type, in the client's edition (all safe to retry: reads).
 
-    :param transport: the client's transport.
-    :param edition: the client's edition (a ``v1`` edition reads through the v3 endpoints, which have
-        no v1 form for these calls).
-    :param object_type: ``contacts``, ``companies``, ``deals``..., or an object type id (``0-2``, ``2-1234567``).
+    :param objects: the type's objects family (``client.objects("companies")``): its name, path and
+        property definitions.
+    :param associations: the client's associations family (``client.associations``), for association ids.
     """
 
-    def __init__(self, transport: Transport, edition: Edition, object_type: str) -> None:
-        name = str(object_type or "").strip()
-        if not name:
+    def __init__(self, objects: ObjectsAPI, associations: AssociationsAPI | None = None) -> None:
+        self.objects = objects
+        self.associations = associations
+        self.transport = objects.transport
+        self.object_type = objects.object_type
+        # a v1 edition reads through the v3 endpoints: these calls have no v1 form
+        self._path = objects.edition.crm_objects(quote(objects.object_type, safe=""))
+
+    @classmethod
+    def of(cls, client: HubSpotClient, object_type: str) -> ObjectReader:
+        """The reader of ``object_type`` (a name, ``0-2``, ``2-1234567``...) on ``client``."""
+        if not str(object_type or "").strip():
             raise HubSpotConfigError("object_type is empty: name the CRM object type to read (e.g. 'contacts').")
-        self.transport = transport
-        self.edition = edition
-        self.object_type = name
-        self._path = edition.crm_objects(quote(name, safe=""))
+        return cls(client.objects(object_type), client.associations)
 
     def search(self, body: dict[str, Any]) -> dict[str, Any]:
         """One search request (paced by the search limiter)."""
@@ -93,46 +102,19 @@ class ObjectReader:
 
     def property_names(self) -> list[str]:
         """The names of every property the object type has (its property definitions)."""
-        path = self.edition.crm_properties(quote(self.object_type, safe=""))
-
-        def fetch(cursor: dict[str, Any]) -> Any:
-            return self.transport.request("GET", path, params=list(cursor.items()) or None,
-                                          expect=has_list("results")).body
-
-        names = [str(p["name"]) for p in paginate(fetch, CURSOR, "results") if isinstance(p, dict) and p.get("name")]
+        names = [str(p["name"]) for p in self.objects.property_definitions() if isinstance(p, dict) and p.get("name")]
         return list(dict.fromkeys(names))
 
     def associated_ids(self, to_type: str, ids: Iterable[str]) -> dict[str, list[str]]:
         """``{record id: [ids of its associated <to_type> records]}`` for ``ids`` (every id present; a record
-        without associations maps to ``[]``). Batch reads of 1,000; a record with more associations than one
-        answer holds is read on with its own ``after`` cursor."""
+        without associations maps to ``[]``): the associations family's batch read, 1,000 records per request,
+        each record's further pages followed."""
+        if self.associations is None:
+            raise HubSpotConfigError("This reader has no associations family to read association ids with.")
         found: dict[str, dict[str, None]] = {str(i): {} for i in ids}
-        path = f"{self.edition.associations(quote(self.object_type, safe=''), quote(to_type, safe=''))}/batch/read"
-        pending: list[dict[str, str]] = [{"id": i} for i in found]
-        seen: set[tuple[str, str]] = set()
-        while pending:
-            following: list[dict[str, str]] = []
-            for chunk in chunked(pending, ASSOCIATIONS_BATCH_SIZE):
-                body = self.transport.request("POST", path, json_body={"inputs": chunk},
-                                              expect=has_list("results")).body
-                for result in body.get("results") or []:
-                    from_id = str((result.get("from") or {}).get("id", ""))
-                    if from_id not in found:
-                        continue
-                    for target in result.get("to") or []:
-                        to_id = target.get("toObjectId", target.get("id"))
-                        if to_id not in (None, ""):
-                            found[from_id][str(to_id)] = None
-                    after = ((result.get("paging") or {}).get("next") or {}).get("after")
-                    if after not in (None, ""):
-                        if (from_id, str(after)) in seen:
-                            raise HubSpotPagingError(
-                                f"HubSpot's associations of {self.object_type} {from_id} to {to_type} point to "
-                                f"cursor {after} again: the pages loop, so reading stops here.")
-                        seen.add((from_id, str(after)))
-                        following.append({"id": from_id, "after": str(after)})
-                # ids with no associations come back as errors (or not at all): they keep their empty list
-            pending = following
+        for from_id, to_id, _types in self.associations.read(self.object_type, to_type, list(found)):
+            if from_id in found and to_id not in (None, "", "None"):
+                found[from_id][to_id] = None
         return {record_id: list(targets) for record_id, targets in found.items()}
 
 

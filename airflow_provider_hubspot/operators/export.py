@@ -66,10 +66,12 @@ class HubSpotExportObjectsOperator(HubSpotBaseOperator):
     search shows changes after a delay), and the end is pushed to XCom under ``watermark`` (epoch ms)
     for the next run's ``since``.
 
-    Full (``since=None``): every record, from the object list endpoint (``full_export_method="list"``,
-    100 per request under the ten-secondly limit) or the keyset search without a window
-    (``"search"``, 200 per request under search's own limit). The watermark is the export's start
-    minus the lag: a following incremental run misses nothing changed during the full export.
+    Full (``since=None``): every record, by default with the same keyset search without a window
+    (``full_export_method="search"``: 200 per request under search's own limit, several requests in
+    flight), or from the object list endpoint (``"list"``: 100 per request under the ten-secondly limit
+    the writers share, one request at a time since each page's cursor comes from the one before; at
+    HubSpot's usual answer times that is slower than search — see benchmarks/README.md). The watermark is
+    the export's start minus the lag: a following incremental run misses nothing changed meanwhile.
 
     The file is written aside (``<destination>.partial``) and moved onto ``destination_path`` only when
     complete: a failed or killed export never leaves a half-written file there. Memory stays flat in the
@@ -95,10 +97,10 @@ class HubSpotExportObjectsOperator(HubSpotBaseOperator):
         ``associated_<type>`` (e.g. ``["companies"]`` for a contact's company ids; a list in JSON Lines,
         ``;``-separated in CSV), read with the associations batch read, 1,000 records per request.
     :param search_lag_seconds: how long HubSpot's search may take to show a change (default 60).
-    :param max_concurrency: search requests in flight at once (default 2; all under search's
-        per-second limit). One search answer takes longer than the limit's spacing, so one at a time
-        cannot use the whole budget.
-    :param full_export_method: how ``since=None`` reads: ``"list"`` (default) or ``"search"``.
+    :param max_concurrency: search requests in flight at once (default 3; all under search's
+        per-second limit). A search answer takes longer than the limit's spacing (250 ms), so one at a
+        time cannot use the whole budget.
+    :param full_export_method: how ``since=None`` reads: ``"search"`` (default) or ``"list"``.
     :param modified_property: the last-modified property (default ``lastmodifieddate`` for contacts,
         ``hs_lastmodifieddate`` for the other types).
     :param progress_every: log a progress line every this many pages.
@@ -127,8 +129,8 @@ class HubSpotExportObjectsOperator(HubSpotBaseOperator):
         until: Any = None,
         associations: Sequence[str] | str | None = None,
         search_lag_seconds: float | str = DEFAULT_SEARCH_LAG_SECONDS,
-        max_concurrency: int = 2,
-        full_export_method: str = "list",
+        max_concurrency: int = 3,
+        full_export_method: str = "search",
         modified_property: str | None = None,
         progress_every: int = 50,
         **kwargs: Any,
@@ -165,7 +167,7 @@ class HubSpotExportObjectsOperator(HubSpotBaseOperator):
             window = self._window(context)
             client = self.client
             reader = self._reader(client, object_type)
-            modified = str(self.modified_property or modified_property(object_type))
+            modified = str(self.modified_property or modified_property(reader.object_type))
             properties = self._property_list(reader, modified)
             columns = ["id", *properties, *(ASSOCIATED_PREFIX + t for t in associations)]
             clash = sorted({c for c in columns if columns.count(c) > 1})
@@ -265,7 +267,7 @@ class HubSpotExportObjectsOperator(HubSpotBaseOperator):
     # ------------------------------------------------------------------ reading
 
     def _reader(self, client: HubSpotClient, object_type: str) -> ObjectReader:
-        return ObjectReader(client.transport, client.edition, object_type)
+        return ObjectReader.of(client, object_type)
 
     def _property_list(self, reader: ObjectReader, modified: str) -> list[str]:
         wanted = self.properties

@@ -62,7 +62,7 @@ def test_a_window_of_more_than_10000_is_read_whole_and_once(fast, lanes):
     emu, client = fast
     _seed(emu, 12_500)
     stats = ReadStats()
-    reader = ObjectReader(client.transport, client.edition, "contacts")
+    reader = ObjectReader.of(client, "contacts")
     pages = read_modified(reader.search, filters=window_filters("lastmodifieddate", BASE_MS, BASE_MS + 1000),
                           properties=["email"], lanes=lanes, stats=stats)
     ids = _ids(pages)
@@ -77,7 +77,7 @@ def test_a_window_of_more_than_10000_is_read_whole_and_once(fast, lanes):
 def test_window_bounds_and_empty_window(fast):
     emu, client = fast
     _seed(emu, 300, spread_ms=300)  # contact i modified at BASE + i
-    reader = ObjectReader(client.transport, client.edition, "contacts")
+    reader = ObjectReader.of(client, "contacts")
     got = _ids(read_modified(reader.search, filters=window_filters("lastmodifieddate", BASE_MS + 100, BASE_MS + 200),
                              properties=["email"]))
     emails = {emu.state.contact(i)["properties"]["email"] for i in got}
@@ -93,7 +93,7 @@ def test_records_leaving_the_window_while_it_is_read_do_not_shift_the_pages(fast
     skip a record that is still in it (lost for good: its time stays in this window)."""
     emu, client = fast
     _seed(emu, 1000, spread_ms=1)
-    reader = ObjectReader(client.transport, client.edition, "contacts")
+    reader = ObjectReader.of(client, "contacts")
     seen_pages = 0
     first_ids: list[str] = []
 
@@ -115,7 +115,7 @@ def test_records_leaving_the_window_while_it_is_read_do_not_shift_the_pages(fast
 def test_full_read_with_the_list_endpoint(fast):
     emu, client = fast
     _seed(emu, 1234)
-    reader = ObjectReader(client.transport, client.edition, "contacts")
+    reader = ObjectReader.of(client, "contacts")
     stats = ReadStats()
     ids = _ids(read_all(reader, ["email"], stats=stats))
     assert len(ids) == len(set(ids)) == 1234
@@ -125,7 +125,7 @@ def test_full_read_with_the_list_endpoint(fast):
 def test_full_read_with_keyset_search_and_lanes(fast):
     emu, client = fast
     _seed(emu, 3000)
-    reader = ObjectReader(client.transport, client.edition, "contacts")
+    reader = ObjectReader.of(client, "contacts")
     stats = ReadStats()
     ids = _ids(read_modified(reader.search, filters=[], properties=["email"], lanes=2, stats=stats))
     assert sorted(ids, key=int) == sorted({str(c["vid"]) for c in emu.state.contacts()}, key=int)
@@ -168,10 +168,12 @@ class _Transport:
 
 
 def test_associated_ids_follow_each_records_pages():
+    from airflow_provider_hubspot.client.associations import AssociationsAPI
     from airflow_provider_hubspot.client.editions import Edition
+    from airflow_provider_hubspot.client.objects import ObjectsAPI
 
-    transport = _Transport({"1": ["10", "11", "12", "13", "14"], "2": ["20"]})
-    reader = ObjectReader(transport, Edition.parse("2026-03"), "contacts")  # type: ignore[arg-type]
+    transport, edition = _Transport({"1": ["10", "11", "12", "13", "14"], "2": ["20"]}), Edition.parse("2026-03")
+    reader = ObjectReader(ObjectsAPI(transport, edition, "contacts"), AssociationsAPI(transport, edition))
     assert reader.associated_ids("companies", ["1", "2", "3"]) == {"1": ["10", "11", "12", "13", "14"],
                                                                    "2": ["20"], "3": []}
     assert [len(b["inputs"]) for b in transport.bodies] == [3, 1, 1]

@@ -233,12 +233,12 @@ def test_object_storage_destination(emu, tmp_path):
 
 def test_full_export_with_the_list_endpoint_and_with_search(emu, tmp_path):
     _seed(emu, 450, _now_ms() - 60_000)
-    listed, ti, _ = _export(tmp_path / "all.csv", since=None)
+    listed, ti, _ = _export(tmp_path / "all.csv", since=None, full_export_method="list")
     assert listed["mode"] == "full" and listed["exported"] == 450 and listed["since"] is None
     assert ti.pushed["watermark"] == listed["watermark"] and listed["watermark"] <= _now_ms()
     assert not [r for r in emu.requests if r.path.endswith("/search")]
     emu.requests.clear()
-    searched, _, _ = _export(tmp_path / "all2.csv", since=None, full_export_method="search")
+    searched, _, _ = _export(tmp_path / "all2.csv", since=None)  # the default: keyset search
     assert searched["exported"] == 450
     assert [r for r in emu.requests if r.path.endswith("/search")]
     assert _csv(tmp_path / "all.csv") == sorted(_csv(tmp_path / "all2.csv"), key=lambda r: int(r["id"]))
