@@ -29,8 +29,9 @@ def get_provider_info() -> dict[str, Any]:
         "name": "HubSpot",
         # The link is followed by a space, never by punctuation: Airflow 3 strips the RST markup and
         # a following comma would end up inside the URL.
-        "description": "`HubSpot <https://www.hubspot.com/>`__ operators, sensors and hook: batch contact "
-        "syncs, list membership, merges and timeline events, with a local HubSpot emulator for offline tests.",
+        "description": "`HubSpot <https://www.hubspot.com/>`__ operators, sensors and hook: batch syncs of "
+        "contacts, companies, deals, tickets, products, line items and custom objects with their associations, "
+        "list membership, merges and timeline events, with a local HubSpot emulator for offline tests.",
         "documentation-url": DOCUMENTATION_URL,
         "versions": [__version__],
         "integrations": [

@@ -235,7 +235,8 @@ class HubSpotLineageMixin:
     def _lineage_schema(self) -> Any:
         from openlineage.client.generated.schema_dataset import SchemaDatasetFacet, SchemaDatasetFacetFields
 
-        columns = list(self._lineage_columns or ())
+        unsent = set(getattr(self, "unsent_columns", ()) or ())  # e.g. the columns naming records to associate
+        columns = [c for c in self._lineage_columns or () if c not in unsent]
         if not columns:
             return None
         rename = getattr(self, "properties_map", None) or {}

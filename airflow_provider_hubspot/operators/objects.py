@@ -250,6 +250,8 @@ class HubSpotCreateOrUpdateObjectsOperator(SourceMixin, HubSpotBaseOperator):
     :param on_removed: with ``state_path``: ``"ignore"`` (default) or ``"archive"`` keys of the state
         missing from this run's input.
     :param max_removed: most records ``on_removed="archive"`` may archive in one run (default 0.1).
+    :param partitions: split one sync over this many tasks (with ``partition_index``), by ``partition_key``
+        (default: the ``id_property`` column; contacts: ``email``).
     :param hubspot_conn_id: the ``hubspot`` connection.
     :param api_version: overrides the connection's ``api_version``.
 
@@ -295,7 +297,9 @@ class HubSpotCreateOrUpdateObjectsOperator(SourceMixin, HubSpotBaseOperator):
         max_removed: int | float = DEFAULT_MAX_REMOVED,
         **kwargs: Any,
     ) -> None:
+        partition_key = kwargs.pop("partition_key", None)
         super().__init__(**kwargs)
+        self.partition_key = partition_key  # None: the id property's column (contacts: email), see execute
         self.init_source(records=records, source_path=source_path, sql=sql, sql_conn_id=sql_conn_id,
                          file_format=file_format)
         self.object_type = object_type
@@ -315,6 +319,7 @@ class HubSpotCreateOrUpdateObjectsOperator(SourceMixin, HubSpotBaseOperator):
         self.max_rejected = validate_max_rejected(max_rejected)
         self.validate_only = dry_run  # BaseOperator.dry_run() is a method: keep the name free
         self.progress_every = progress_every
+        self.unsent_columns: list[str] = []  # the associations' columns (kept out of the lineage schema)
 
     # -- names ------------------------------------------------------------------------------------
 
@@ -357,10 +362,15 @@ class HubSpotCreateOrUpdateObjectsOperator(SourceMixin, HubSpotBaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         self.check_required()
+        if self.partition_key in (None, ""):  # split a partitioned sync by the records' own key
+            key = self._id_property()
+            self.partition_key = "email" if self._type_name == "contacts" else (
+                "hs_object_id" if key in ID_ALIASES else key)
         doing = f"Creating or updating {self._type_name}"
         with self.failing_clearly(doing):
             specs = self._association_specs()
         columns = [s.column for s in specs]
+        self.unsent_columns = columns  # not HubSpot properties: kept out of the lineage schema
         mapper = PropertyMapper(self.properties_map, include_empty=self.include_empty,
                                 date_properties=self.date_properties, exclude=columns)
 

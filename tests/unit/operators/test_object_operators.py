@@ -237,3 +237,15 @@ def test_associate_objects_operator(emu, context, tmp_path):
     by_ids = HubSpotAssociateObjectsOperator(task_id="ids", from_object_type="companies", to_object_type="contacts",
                                              records=[{"from_id": str(company), "to_id": str(contacts[0])}])
     assert by_ids.execute(context)["associated"] == 1
+
+
+def test_partitions_split_by_the_id_property(emu, context):
+    rows = companies(40)
+    written = []
+    for index in range(3):
+        result = HubSpotCreateOrUpdateObjectsOperator(task_id=f"p{index}", object_type="companies",
+                                                      id_property="external_id", records=rows, partitions=3,
+                                                      partition_index=index).execute(context)
+        written.append(result["created"])
+    assert sum(written) == 40 and all(0 < n < 40 for n in written)
+    assert len(emu.objects("companies")) == 40
