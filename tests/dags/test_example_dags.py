@@ -22,7 +22,8 @@ from .conftest import load_dag, task_states
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_PATH = ROOT / "scripts" / "demo.py"
-EXAMPLE_DAGS = {"hubspot_contact_sync": "hubspot_contact_sync.py", "hubspot_wait_for_leads": "hubspot_wait_for_leads.py"}
+EXAMPLE_DAGS = {"hubspot_contact_sync": "hubspot_contact_sync.py", "hubspot_wait_for_leads": "hubspot_wait_for_leads.py",
+                "hubspot_export": "hubspot_export.py"}  # the export's dag.test() runs: test_export_dag.py
 FAST = 100_000  # emulator rate limit for dag.test() runs: no pacing waits
 
 
@@ -104,7 +105,7 @@ def test_example_dag_imports_without_errors_or_warnings(dag_id, dagbag_probe):
 
 #: Params a user may leave empty in the trigger form.
 OPTIONAL_PARAMS = {"hubspot_contact_sync": ["summary_path"],
-                   "hubspot_wait_for_leads": ["form_id", "since", "summary_path"]}
+                   "hubspot_wait_for_leads": ["form_id", "since", "summary_path"], "hubspot_export": ["summary_path"]}
 
 
 @pytest.mark.parametrize(("dag_id", "name"), [(d, n) for d, names in OPTIONAL_PARAMS.items() for n in names])
