@@ -183,12 +183,14 @@ class ContactsAPI(ObjectsAPI):
         self.transport.request("POST", path, json_body=body, reconcile=already_gone)
 
     def merge(self, primary_id: str | int, secondary_id: str | int) -> Any:
-        """Merge ``secondary_id`` into ``primary_id`` (irreversible).
+        """Merge ``secondary_id`` into ``primary_id`` (irreversible); modern editions: :meth:`ObjectsAPI.merge`.
 
         Retry: safe — a merged contact cannot be merged again; when the retry of an attempt that may
         have been applied is refused (400) and ``secondary_id`` now resolves to ``primary_id``, that
         attempt's success is returned (v1 ``"SUCCESS"``, modern: the surviving contact).
         """
+        if not self.edition.is_v1:
+            return super().merge(primary_id, secondary_id)
 
         def merged_earlier(exc: HubSpotError) -> Response | None:
             if not isinstance(exc, HubSpotValidationError):
@@ -197,20 +199,12 @@ class ContactsAPI(ObjectsAPI):
                 survivor = self.get(secondary_id)
             except HubSpotNotFoundError:
                 return None
-            if self.edition.is_v1:
-                survivor_id = survivor.get("canonical-vid", survivor.get("vid"))
-            else:
-                survivor_id = survivor.get("id")
-            if str(survivor_id) != str(primary_id):
-                return None
-            return settled("SUCCESS" if self.edition.is_v1 else survivor)
+            survivor_id = survivor.get("canonical-vid", survivor.get("vid"))
+            return settled("SUCCESS") if str(survivor_id) == str(primary_id) else None
 
-        if self.edition.is_v1:
-            path = f"/contacts/v1/contact/merge-vids/{_path_id(primary_id)}/"
-            return self.transport.request("POST", path, json_body={"vidToMerge": int(secondary_id)},
-                                          reconcile=merged_earlier).body
-        body = {"primaryObjectId": str(primary_id), "objectIdToMerge": str(secondary_id)}
-        return self.transport.request("POST", f"{self._crm}/merge", json_body=body, reconcile=merged_earlier).body
+        path = f"/contacts/v1/contact/merge-vids/{_path_id(primary_id)}/"
+        return self.transport.request("POST", path, json_body={"vidToMerge": int(secondary_id)},
+                                      reconcile=merged_earlier).body
 
     def count(self) -> int:
         """How many contacts the portal holds (modern: a one-result search's ``total``; v1: statistics).
