@@ -18,6 +18,15 @@ import pytest
 from airflow_provider_hubspot._compat import AIRFLOW_V3, AirflowException
 
 NOW = int(time.time() * 1000)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_now() -> None:
+    """``NOW`` is the time each test starts, not the import's: a full suite reaches these tests minutes
+    after collecting them, and a watcher reads back only ``overlap_ms`` before the time it polls, so an
+    import-time ``NOW`` made "new" submissions look older than the window."""
+    global NOW
+    NOW = int(time.time() * 1000)
 FORM = "demo-request-form"
 FEED = "/contacts/v1/lists/recently_updated/contacts/recent"
 FAST = 0.01  # poll interval (seconds): the tests wait for conditions, never for the clock
