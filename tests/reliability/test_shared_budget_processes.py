@@ -127,12 +127,15 @@ def _most_in_any_window(stamps: list[float], interval: float) -> int:
 
 
 def test_four_processes_sharing_the_backend_never_exceed_the_limit_in_any_window(redis_server):
-    limit, interval = 20, 4.0
+    # HubSpot's own 10-second window: the limiter's margin (2 % of it, 200 ms) is what absorbs the jitter
+    # between a slot taken in Redis and the request's arrival; a shorter test window shrinks that margin
+    # below a loaded machine's scheduling delays.
+    limit, interval = 20, 10.0
     with HubSpotEmulator(rate_limit=limit, interval_ms=int(interval * 1000), latency_ms=10) as emulator:
-        results = _run_processes(emulator, processes=4, requests=20, limit=limit, interval=interval,
+        results = _run_processes(emulator, processes=4, requests=10, limit=limit, interval=interval,
                                  redis_url=redis_server.url)
         arrivals = [r.timestamp for r in emulator.requests if r.path == CONTACTS]
-        assert len(arrivals) == 80 and emulator.stats["429"] == 0, emulator.stats
+        assert len(arrivals) == 40 and emulator.stats["429"] == 0, emulator.stats
     assert all(r["backend_failures"] == 0 and r["rate_limited"] == 0 for r in results), results
     assert _most_in_any_window(arrivals, interval) <= limit
 
