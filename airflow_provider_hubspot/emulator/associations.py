@@ -110,7 +110,7 @@ def _pair(req: Request, source: ObjectType, target: ObjectType, item: dict[str, 
     if a is None or b is None:
         missing = f"{source.singular} {from_id}" if a is None else f"{target.singular} {to_id}"
         return _error("OBJECT_NOT_FOUND", f"No {missing} exists: the association was not created", from_id, to_id)
-    return source.record_id(a), target.record_id(b)
+    return a.id, b.id
 
 
 def _check_types(req: Request, source: ObjectType, target: ObjectType, types: list[dict[str, Any]]
@@ -204,7 +204,7 @@ def batch_read(req: Request) -> Response:
     for item in _inputs(req, READ_LIMIT):
         raw_id = item.get("id")
         record = source.live(raw_id)
-        linked = store.associated(source, source.record_id(record), target) if record is not None else {}
+        linked = store.associated(source, record.id, target) if record is not None else {}
         if not linked:
             message = f"No {target.singular} is associated with {source.singular} {raw_id}."
             errors.append(_error("OBJECT_NOT_FOUND", message, raw_id, sub="crm.associations.NO_ASSOCIATIONS_FOUND"))
@@ -236,7 +236,7 @@ def batch_archive(req: Request) -> Response:
         for to in item.get("to") or []:
             b = target.live((to or {}).get("id"))
             if b is not None:
-                store.associations.remove(source.type_id, source.record_id(a), target.type_id, target.record_id(b))
+                store.associations.remove(source.type_id, a.id, target.type_id, b.id)
     return empty(204) if _version(req) is None else _answer(req, [], [], started)
 
 
@@ -321,7 +321,7 @@ def delete_pair(req: Request) -> Response:
     a = source.live(req.params.get("objectId"))
     b = target.live(req.params.get("toObjectId"))
     if a is not None and b is not None:
-        req.state.store.associations.remove(source.type_id, source.record_id(a), target.type_id, target.record_id(b))
+        req.state.store.associations.remove(source.type_id, a.id, target.type_id, b.id)
     return empty(204)
 
 
@@ -332,7 +332,7 @@ def list_one(req: Request) -> Response:
         raise v3_error(404, "resource not found", "OBJECT_NOT_FOUND")
     limit = req.int_arg("limit", PAGE, minimum=1, maximum=PAGE, clamp=False, v1=False)
     offset = req.int_arg("after", 0, minimum=0, clamp=False, v1=False)
-    targets = list(req.state.store.associated(source, source.record_id(record), target).items())
+    targets = list(req.state.store.associated(source, record.id, target).items())
     page = targets[offset: offset + limit]
     body: dict[str, Any] = {"results": [{"toObjectId": str(to_id), "associationTypes": _type_items(req, source, target,
                                                                                                    types)}

@@ -32,6 +32,8 @@ import bisect
 from typing import Any
 
 from ._util import PORTAL_ID, lead_guid
+from .contacts import ContactsType
+from .objects import Record, UniqueTaken
 from .router import (
     CONTACTS_READ,
     CONTACTS_WRITE,
@@ -43,8 +45,8 @@ from .router import (
     json_response,
     v1_error,
 )
-from .state import RECENTLY_UPDATED_WINDOW_MS, Contact, EmailTaken, EmulatorState
 
+RECENTLY_UPDATED_WINDOW_MS = 30 * 24 * 3600 * 1000
 V1_BATCH_MAX = 1000
 V1_BATCH_GET_MAX = 100
 FEED_DEFAULT_PROPERTIES = ("firstname", "lastname", "company", "lastmodifieddate")
@@ -84,10 +86,10 @@ class ReadOptions:
 
 
 def v1_contact_json(
-    req: Request, c: Contact, opts: ReadOptions, requested_vid: int | None = None, added_at: int | None = None
+    req: Request, c: Record, opts: ReadOptions, requested_vid: int | None = None, added_at: int | None = None
 ) -> dict[str, Any]:
-    state = req.state
-    values = state.all_props(c)
+    contacts = req.state.contact_type
+    values = contacts.all_props(c)
     if opts.properties is not None:
         wanted = {*opts.properties, "lastmodifieddate"}  # HubSpot always adds lastmodifieddate
         values = {k: v for k, v in values.items() if k in wanted}
@@ -103,12 +105,12 @@ def v1_contact_json(
                     "source-type": "API",
                     "source-id": None,
                     "source-label": None,
-                    "timestamp": state.prop_timestamp(c, name),
+                    "timestamp": contacts.prop_timestamp(c, name),
                     "selected": False,
                 }
             ]
         props[name] = entry
-    subs = c.form_submissions  # oldest first
+    subs = c.extra.form_submissions  # oldest first
     if opts.form_mode == "all":
         forms = [dict(s) for s in reversed(subs)]
     elif opts.form_mode == "newest":
@@ -121,18 +123,18 @@ def v1_contact_json(
     email = c.properties.get("email")
     if email:
         identities.append({"type": "EMAIL", "value": email, "timestamp": c.created_ms, "is-primary": True})
-    for sec in c.secondary_emails:
+    for sec in c.extra.secondary_emails:
         identities.append({"type": "EMAIL", "value": sec, "timestamp": c.created_ms, "is-secondary": True})
-    identities.append({"type": "LEAD_GUID", "value": lead_guid(c.vid), "timestamp": c.created_ms})
+    identities.append({"type": "LEAD_GUID", "value": lead_guid(c.id), "timestamp": c.created_ms})
     profiles = [
         {
-            "vid": c.vid,
+            "vid": c.id,
             "saved-at-timestamp": c.updated_ms,
             "deleted-changed-timestamp": 0,
             "identities": identities,
         }
     ]
-    for merged in c.merged_vids:
+    for merged in c.merged_ids:
         profiles.append(
             {
                 "vid": merged,
@@ -146,17 +148,17 @@ def v1_contact_json(
         out["addedAt"] = added_at
     out.update(
         {
-            "vid": requested_vid if requested_vid is not None else c.vid,
-            "canonical-vid": c.vid,
-            "merged-vids": [*c.merged_vids, c.vid] if c.merged_vids else [],
+            "vid": requested_vid if requested_vid is not None else c.id,
+            "canonical-vid": c.id,
+            "merged-vids": [*c.merged_ids, c.id] if c.merged_ids else [],
             "portal-id": PORTAL_ID,
             "is-contact": True,
-            "profile-token": c.utk or lead_guid(c.vid).replace("-", ""),
-            "profile-url": f"https://app.hubspot.com/contacts/{PORTAL_ID}/contact/{c.vid}",
+            "profile-token": c.extra.utk or lead_guid(c.id).replace("-", ""),
+            "profile-url": f"https://app.hubspot.com/contacts/{PORTAL_ID}/contact/{c.id}",
             "properties": props,
             "form-submissions": forms,
             "identity-profiles": profiles,
-            "merge-audits": [dict(a) for a in c.merge_audits],
+            "merge-audits": [dict(a) for a in c.extra.merge_audits],
         }
     )
     if opts.show_lists:
@@ -167,23 +169,23 @@ def v1_contact_json(
                 {
                     "static-list-id": lst.legacy_id,
                     "internal-list-id": lst.ils_id,
-                    "timestamp": lst.members[c.vid],
-                    "vid": c.vid,
+                    "timestamp": lst.members[c.id],
+                    "vid": c.id,
                     "is-member": True,
                 }
-                for lst in state.memberships_of(c.vid)
+                for lst in req.state.memberships_of(c.id)
             ]
     return out
 
 
-def identity_profile(c: Contact) -> dict[str, Any]:
+def identity_profile(c: Record) -> dict[str, Any]:
     identity: list[dict[str, Any]] = []
     email = c.properties.get("email")
     if email:
         identity.append({"type": "EMAIL", "value": email, "timestamp": c.created_ms, "isPrimary": True})
-    identity.append({"type": "LEAD_GUID", "value": lead_guid(c.vid), "timestamp": c.created_ms})
+    identity.append({"type": "LEAD_GUID", "value": lead_guid(c.id), "timestamp": c.created_ms})
     return {
-        "vid": c.vid,
+        "vid": c.id,
         "isContact": True,
         "savedAtTimestamp": c.updated_ms,
         "linkedVid": [],
@@ -191,8 +193,9 @@ def identity_profile(c: Contact) -> dict[str, Any]:
     }
 
 
-def conflict_409(state: EmulatorState, vid: int) -> ApiError:
-    c = state.get_live(vid)
+def conflict_409(contacts: ContactsType, vid: int) -> ApiError:
+    """The answer to a write whose e-mail (or other unique value) belongs to contact ``vid``."""
+    c = contacts.live(vid)
     extra: dict[str, Any] = {"error": "CONTACT_EXISTS"}
     if c is not None:
         extra["identityProfile"] = identity_profile(c)
@@ -218,16 +221,6 @@ def property_pairs(item: Any) -> list[tuple[str, Any]]:
     return pairs
 
 
-def validate_pairs(state: EmulatorState, pairs: list[tuple[str, Any]]) -> tuple[dict[str, str], list[dict[str, Any]]]:
-    clean: dict[str, str] = {}
-    errors: list[dict[str, Any]] = []
-    for name, value in pairs:
-        err = state.validate_one(name, value, clean)
-        if err is not None:
-            errors.append(err)
-    return clean, errors
-
-
 def validation_400(errors: list[dict[str, Any]]) -> ApiError:
     return v1_error(400, "Property values were not valid", validationResults=errors)
 
@@ -245,19 +238,20 @@ def create_contact(req: Request) -> Response:
     pairs = property_pairs(body)
     if not pairs:
         raise v1_error(400, "You must include at least one property when creating a contact")
-    state = req.state
-    clean, errors = validate_pairs(state, pairs)
+    contacts = req.state.contact_type
+    clean, errors = contacts.validate(pairs)
     if errors:
         raise validation_400(errors)
     try:
-        c = state.create(clean)
-    except EmailTaken as exc:
-        raise conflict_409(state, exc.vid) from None
+        c = contacts.create(clean)
+    except UniqueTaken as exc:
+        raise conflict_409(contacts, exc.existing_id) from None
     return json_response(v1_contact_json(req, c, ReadOptions(None, True, "all", False)))
 
 
 def create_or_update(req: Request) -> Response:
     state = req.state
+    contacts = state.contact_type
     email = req.params["email"].strip()
     if not state.is_valid_email(email):
         raise validation_400(
@@ -271,23 +265,19 @@ def create_or_update(req: Request) -> Response:
             ]
         )
     body = req.json(required=False) or {}
-    clean, errors = validate_pairs(state, property_pairs(body))
+    clean, errors = contacts.validate(property_pairs(body))
     if errors:
         raise validation_400(errors)
-    c = state.live_by_email(email)
     try:
-        if c is None:
-            clean.setdefault("email", email.lower())
-            c = state.create(clean)
-            return json_response({"vid": c.vid, "isNew": True})
-        state.update(c, clean)
-    except EmailTaken as exc:
-        raise conflict_409(state, exc.vid) from None
-    return json_response({"vid": c.vid, "isNew": False})
+        c, is_new = contacts.upsert("email", email.lower(), clean)
+    except UniqueTaken as exc:
+        raise conflict_409(contacts, exc.existing_id) from None
+    return json_response({"vid": c.id, "isNew": is_new})
 
 
 def batch_create_or_update(req: Request) -> Response:
     state = req.state
+    contacts = state.contact_type
     body = req.json()
     if not isinstance(body, list):
         raise v1_error(400, "Invalid input JSON: the batch endpoint expects a JSON array of contacts")
@@ -298,17 +288,17 @@ def batch_create_or_update(req: Request) -> Response:
         )
     failures: list[dict[str, Any]] = []
     invalid_emails: list[str] = []
-    plan: list[tuple[Contact | None, str | None, dict[str, str]]] = []
+    plan: list[tuple[Record | None, str | None, dict[str, str]]] = []
     for index, item in enumerate(body):
         if not isinstance(item, dict):
             failures.append({"index": index, "error": {"status": "error", "message": "Invalid contact in batch"}})
             continue
         vid = item.get("vid")
         email = item.get("email")
-        target: Contact | None = None
+        target: Record | None = None
         target_email: str | None = None
         if vid not in (None, ""):
-            target = state.get_live(vid)
+            target = contacts.live(vid)
             if target is None:
                 failures.append({"index": index, "error": {"status": "error", "message": "contact does not exist"}})
         elif email not in (None, ""):
@@ -329,7 +319,7 @@ def batch_create_or_update(req: Request) -> Response:
             )
         clean: dict[str, str] = {}
         for name, value in property_pairs(item):
-            err = state.validate_one(name, value, clean)
+            err = contacts.validate_one(name, value, clean)
             if err is None:
                 continue
             if err["error"] == "INVALID_EMAIL":
@@ -348,74 +338,68 @@ def batch_create_or_update(req: Request) -> Response:
     for target, target_email, clean in plan:
         try:
             if target is not None:
-                state.update(target, clean)
-                continue
-            assert target_email is not None
-            existing = state.live_by_email(target_email)
-            if existing is not None:
-                state.update(existing, clean)
+                contacts.update(target, clean)
             else:
-                clean.setdefault("email", target_email)
-                state.create(clean)
-        except EmailTaken:
+                contacts.upsert("email", str(target_email), clean)
+        except UniqueTaken:
             # An e-mail change colliding with another contact: HubSpot drops such a row
             # asynchronously; the emulator skips it (UNCERTAIN).
             continue
     return Response(status=202)
 
 
-def _update_profile(req: Request, c: Contact | None) -> Response:
+def _update_profile(req: Request, c: Record | None) -> Response:
     if c is None:
         raise v1_error(404, "resource not found")
-    state = req.state
+    contacts = req.state.contact_type
     body = req.json_object()
-    clean, errors = validate_pairs(state, property_pairs(body))
+    clean, errors = contacts.validate(property_pairs(body))
     if errors:
         raise validation_400(errors)
     try:
-        state.update(c, clean)
-    except EmailTaken as exc:
-        raise conflict_409(state, exc.vid) from None
+        contacts.update(c, clean)
+    except UniqueTaken as exc:
+        raise conflict_409(contacts, exc.existing_id) from None
     return empty(204)
 
 
 def update_by_vid(req: Request) -> Response:
-    return _update_profile(req, req.state.get_live(_vid_param(req)))
+    return _update_profile(req, req.state.contact_type.live(_vid_param(req)))
 
 
 def update_by_email(req: Request) -> Response:
-    return _update_profile(req, req.state.live_by_email(req.params["email"]))
+    return _update_profile(req, req.state.contact_type.by_email(req.params["email"]))
 
 
 def delete_contact(req: Request) -> Response:
     vid = _vid_param(req)
-    c = req.state.get_live(vid)
+    c = req.state.contact_type.live(vid)
     if c is None:
         raise v1_error(404, "contact does not exist")
-    req.state.remove(c)
+    req.state.contact_type.remove(c)
     return json_response({"vid": vid, "deleted": True, "reason": "OK"})
 
 
 def merge_vids(req: Request) -> Response:
-    state = req.state
+    contacts = req.state.contact_type
     body = req.json_object()
     try:
         primary_vid = int(req.params["vid"])
         secondary_vid = int(body.get("vidToMerge"))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise v1_error(400, BAD_SECONDARY) from None
-    primary_raw = state.raw_contact(primary_vid)
-    secondary_raw = state.raw_contact(secondary_vid)
+    primary_raw = contacts.raw(primary_vid)
+    secondary_raw = contacts.raw(secondary_vid)
     if primary_raw is None or not primary_raw.live:
         raise v1_error(400, BAD_PRIMARY)
     if secondary_raw is None or not secondary_raw.live or secondary_vid == primary_vid:
         raise v1_error(400, BAD_SECONDARY)
-    state.merge_into(primary_raw, secondary_raw)
+    contacts.merge(primary_raw, secondary_raw)
     return Response(status=200, raw=b"SUCCESS")
 
 
 # ---------------------------------------------------------------------- reads
-def _profile(req: Request, c: Contact | None, requested: int | None, message: str) -> Response:
+def _profile(req: Request, c: Record | None, requested: int | None, message: str) -> Response:
     if c is None:
         raise v1_error(404, message)
     opts = ReadOptions.from_request(req, single=True)
@@ -424,15 +408,15 @@ def _profile(req: Request, c: Contact | None, requested: int | None, message: st
 
 def get_by_vid(req: Request) -> Response:
     vid = _vid_param(req)
-    return _profile(req, req.state.get_live(vid), vid, "contact does not exist")
+    return _profile(req, req.state.contact_type.live(vid), vid, "contact does not exist")
 
 
 def get_by_email(req: Request) -> Response:
-    return _profile(req, req.state.live_by_email(req.params["email"]), None, "contact does not exist")
+    return _profile(req, req.state.contact_type.by_email(req.params["email"]), None, "contact does not exist")
 
 
 def get_by_utk(req: Request) -> Response:
-    return _profile(req, req.state.live_by_utk(req.params["utk"]), None, "resource not found")
+    return _profile(req, req.state.contact_type.by_utk(req.params["utk"]), None, "resource not found")
 
 
 def _batch_ids(req: Request, name: str) -> list[str]:
@@ -450,7 +434,7 @@ def batch_by_vid(req: Request) -> Response:
             vid = int(raw)
         except ValueError:
             continue
-        c = req.state.get_live(vid)
+        c = req.state.contact_type.live(vid)
         if c is not None:
             out[str(vid)] = v1_contact_json(req, c, opts, requested_vid=vid)
     return json_response(out)
@@ -460,9 +444,9 @@ def batch_by_email(req: Request) -> Response:
     opts = ReadOptions.from_request(req, single=False)
     out: dict[str, Any] = {}
     for email in _batch_ids(req, "email"):
-        c = req.state.live_by_email(email)
+        c = req.state.contact_type.by_email(email)
         if c is not None:
-            out[str(c.vid)] = v1_contact_json(req, c, opts)
+            out[str(c.id)] = v1_contact_json(req, c, opts)
     return json_response(out)
 
 
@@ -470,7 +454,7 @@ def batch_by_utk(req: Request) -> Response:
     opts = ReadOptions.from_request(req, single=False)
     out: dict[str, Any] = {}
     for utk in _batch_ids(req, "utk"):
-        c = req.state.live_by_utk(utk)
+        c = req.state.contact_type.by_utk(utk)
         if c is not None:
             out[utk] = v1_contact_json(req, c, opts)
     return json_response(out)
@@ -480,23 +464,24 @@ def all_contacts(req: Request) -> Response:
     count = req.int_arg("count", 20, minimum=1, maximum=100)
     vid_offset = req.int_arg("vidOffset", 0)
     opts = ReadOptions.from_request(req, single=False, feed=True)
-    page, has_more = req.state.live_after_vid(vid_offset, count)
+    page, has_more = req.state.contact_type.live_after(vid_offset, count)
     return json_response(
         {
             "contacts": [v1_contact_json(req, c, opts, added_at=c.created_ms) for c in page],
             "has-more": has_more,
-            "vid-offset": page[-1].vid if page else vid_offset,
+            "vid-offset": page[-1].id if page else vid_offset,
         }
     )
 
 
 def _recent(req: Request, kind: str) -> Response:
     state = req.state
+    contacts = state.contact_type
     count = req.int_arg("count", 20, minimum=1, maximum=100)
     time_offset = req.arg("timeOffset")
     vid_offset = req.arg("vidOffset")
     opts = ReadOptions.from_request(req, single=False, feed=True)
-    keys = state.sorted_by_time(kind)
+    keys = contacts.sorted_by_time(kind)
     if time_offset not in (None, ""):
         try:
             start_key = (-int(time_offset), -int(vid_offset) if vid_offset not in (None, "") else 0)
@@ -507,14 +492,14 @@ def _recent(req: Request, kind: str) -> Response:
     else:
         start = 0
     floor = state.now_ms() - RECENTLY_UPDATED_WINDOW_MS if kind == "updated" else None
-    page: list[Contact] = []
+    page: list[Record] = []
     idx = start
     has_more = False
     while idx < len(keys):
         neg_ts, neg_vid = keys[idx]
         if floor is not None and -neg_ts < floor:
             break
-        c = state.raw_contact(-neg_vid)
+        c = contacts.raw(-neg_vid)
         idx += 1
         if c is None or not c.live:
             continue
@@ -522,15 +507,13 @@ def _recent(req: Request, kind: str) -> Response:
             has_more = True
             break
         page.append(c)
-    contacts = [
-        v1_contact_json(req, c, opts, added_at=c.updated_ms if kind == "updated" else c.created_ms) for c in page
-    ]
+    found = [v1_contact_json(req, c, opts, added_at=c.updated_ms if kind == "updated" else c.created_ms) for c in page]
     if has_more and page:
         last = page[-1]
-        vid_off, time_off = last.vid, (last.updated_ms if kind == "updated" else last.created_ms)
+        vid_off, time_off = last.id, (last.updated_ms if kind == "updated" else last.created_ms)
     else:
         vid_off, time_off = 0, 0
-    return json_response({"contacts": contacts, "has-more": has_more, "vid-offset": vid_off, "time-offset": time_off})
+    return json_response({"contacts": found, "has-more": has_more, "vid-offset": vid_off, "time-offset": time_off})
 
 
 def recently_updated(req: Request) -> Response:
@@ -541,21 +524,18 @@ def recently_created(req: Request) -> Response:
     return _recent(req, "created")
 
 
-SEARCHABLE = ("email", "firstname", "lastname", "phone", "company")
-
-
 def search_query(req: Request) -> Response:
-    state = req.state
+    contacts = req.state.contact_type
     query = (req.arg("q") or "").strip().lower()
     count = req.int_arg("count", 20, minimum=1, maximum=100)
     offset = req.int_arg("offset", 0, minimum=0)
     opts = ReadOptions.from_request(req, single=False)
     matches = [
         c
-        for c in state.iter_live()
+        for c in contacts.iter_live()
         if not query
-        or any(query in (c.properties.get(name) or "").lower() for name in SEARCHABLE)
-        or any(query in email for email in c.secondary_emails)
+        or any(query in (c.properties.get(name) or "").lower() for name in contacts.search_text)
+        or any(query in email for email in c.extra.secondary_emails)
     ]
     page = matches[offset : offset + count]
     return json_response(
@@ -570,10 +550,10 @@ def search_query(req: Request) -> Response:
 
 
 def statistics(req: Request) -> Response:
-    state = req.state
-    newest = state.newest_live()
-    last_created = newest.created_ms if newest is not None else 0
-    return json_response({"contacts": state.count_contacts(), "lastNewContactAt": last_created})
+    contacts = req.state.contact_type
+    newest = contacts.newest()
+    return json_response({"contacts": contacts.count(),
+                          "lastNewContactAt": newest.created_ms if newest is not None else 0})
 
 
 def register(router: Router) -> None:

@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import bodies
@@ -112,7 +112,7 @@ def object_json(req: Request, t: ObjectType, record: Any, properties: Iterable[s
             continue
         props[name] = render_value(t, name, t.prop(record, name))
     out: dict[str, Any] = {
-        "id": str(t.record_id(record)),
+        "id": str(record.id),
         "properties": props,
         "createdAt": iso_from_ms(record.created_ms),
         "updatedAt": iso_from_ms(record.updated_ms),
@@ -140,7 +140,7 @@ def _associations_json(req: Request, t: ObjectType, record: Any, names: Iterable
         if target is None:
             continue
         results = []
-        for to_id, types in store.associated(t, t.record_id(record), target).items():
+        for to_id, types in store.associated(t, record.id, target).items():
             for type_id in sorted(types):
                 spec = store.associations.spec(t.type_id, target.type_id, type_id) or {}
                 label = spec.get("label")
@@ -296,13 +296,13 @@ def inline_associations(req: Request, t: ObjectType, raw: Any) -> list[tuple[Obj
             if record is None:
                 raise v3_error(400, f"No {target.singular} with id {to_id} exists to associate with",
                                "VALIDATION_ERROR", context={"toObjectId": [to_id]})
-            out.append((target, target.record_id(record), int(type_id)))
+            out.append((target, record.id, int(type_id)))
     return out
 
 
 def _associate_all(req: Request, t: ObjectType, record: Any, links: list[tuple[ObjectType, int, int]]) -> None:
     for target, to_id, type_id in links:
-        req.state.store.associate(t, t.record_id(record), target, to_id, type_id)
+        req.state.store.associate(t, record.id, target, to_id, type_id)
 
 
 # ---------------------------------------------------------------------- single record
@@ -350,7 +350,7 @@ def delete_one(req: Request) -> Response:
     t = object_type(req)
     record = resolve(t, req.params["id"], req.arg("idProperty"))
     if record is not None:
-        req.state.store.remove(t, record)
+        t.remove(record)
     return empty(204)
 
 
@@ -367,7 +367,7 @@ def list_objects(req: Request) -> Response:
     linked = req.args("associations")
     body: dict[str, Any] = {"results": [object_json(req, t, r, props, associations=linked) for r in page]}
     if has_more and page:
-        nxt = str(t.record_id(page[-1]) + 1)
+        nxt = str(page[-1].id + 1)
         body["paging"] = {"next": {"after": nxt, "link": f"{req.emulator.url}{req.path}?after={nxt}&limit={limit}"}}
     return json_response(body)
 
@@ -388,8 +388,8 @@ def batch_read(req: Request) -> Response:
         record = resolve(t, item.get("id"), id_property)
         if record is None:
             missing.append(str(item.get("id")))
-        elif t.record_id(record) not in seen:
-            seen.add(t.record_id(record))
+        elif record.id not in seen:
+            seen.add(record.id)
             results.append(object_json(req, t, record, props, history=history))
     errors: list[dict[str, Any]] = []
     if missing:
@@ -435,7 +435,7 @@ def batch_create(req: Request) -> Response:
         existing = next(((p, clean[p], t.by_unique(p, clean[p])) for p in unique
                          if clean.get(p) and t.by_unique(p, clean[p]) is not None), None)
         if existing is not None:
-            taken = UniqueTaken(existing[0], existing[1], t.record_id(existing[2]))
+            taken = UniqueTaken(existing[0], existing[1], existing[2].id)
             if not per_input:
                 raise v3_error(409, conflict_message(t, taken), "CONFLICT")
             errors.append(input_error(item, "CONFLICT", message=conflict_message(t, taken)))
@@ -530,14 +530,8 @@ def batch_upsert(req: Request) -> Response:
     for index, record, id_prop, value, clean in planned:
         is_new = False
         try:
-            if record is None:
-                existing = t.by_unique(id_prop, value)  # an earlier input may have created it
-                if existing is None:
-                    record = t.create(clean)
-                    is_new = True
-                else:
-                    record = existing
-                    t.update(record, clean)
+            if record is None:  # by a unique value (an earlier input may have created the record)
+                record, is_new = t.upsert(id_prop, value, clean)
             else:
                 t.update(record, clean)
         except UniqueTaken as exc:
@@ -557,7 +551,7 @@ def batch_archive(req: Request) -> Response:
     for item in inputs:
         record = resolve(t, item.get("id"), id_prop)
         if record is not None:
-            req.state.store.remove(t, record)
+            t.remove(record)
     return empty(204)
 
 
@@ -579,7 +573,7 @@ def merge(req: Request) -> Response:
     secondary = t.raw(secondary_id)
     if primary is None or secondary is None or secondary.deleted:
         raise not_found()
-    primary_key = t.record_id(primary)
+    primary_key = primary.id
     if not secondary.live:
         survivor = t.canonical(secondary_id)
         if survivor == primary_key:
@@ -587,10 +581,10 @@ def merge(req: Request) -> Response:
                            context=context)
         raise v3_error(400, f"Object {secondary_id} was merged into {survivor} and cannot be merged again",
                        "VALIDATION_ERROR", context=context)
-    if t.record_id(secondary) == primary_key:  # the primary id was itself merged into the secondary
+    if secondary.id == primary_key:  # the primary id was itself merged into the secondary
         raise v3_error(400, f"Object {primary_id} is already merged into {secondary_id}", "VALIDATION_ERROR",
                        context=context)
-    req.state.store.merge(t, primary, secondary)
+    t.merge(primary, secondary)
     return json_response(object_json(req, t, primary, None))
 
 
@@ -608,7 +602,7 @@ def gdpr_delete(req: Request) -> Response:
     record = resolve(t, object_id, id_property)
     if record is None and id_property != "email":
         raise not_found()
-    req.state.gdpr_delete(record, str(object_id) if id_property == "email" else None)
+    req.state.contact_type.gdpr_delete(record, str(object_id) if id_property == "email" else None)
     return empty(204)
 
 
@@ -619,9 +613,13 @@ _COMPARE = {"EQ": lambda a, b: a == b, "NEQ": lambda a, b: a != b, "LT": lambda 
             "LTE": lambda a, b: a <= b, "GT": lambda a, b: a > b, "GTE": lambda a, b: a >= b}
 
 
-def _comparable(t: ObjectType, name: str, value: Any) -> Any:
+def _kind(t: ObjectType, name: str) -> str:
+    """How values of a property compare: ``number``, ``date`` / ``datetime`` (epoch ms) or ``string``."""
     prop = t.schema.get(name)
-    kind = "number" if name == "hs_object_id" else prop.type if prop is not None else "string"
+    return "number" if name == "hs_object_id" else prop.type if prop is not None else "string"
+
+
+def _comparable(kind: str, value: Any) -> Any:
     if kind == "number":
         try:
             return float(value)
@@ -632,31 +630,37 @@ def _comparable(t: ObjectType, name: str, value: Any) -> Any:
     return str(value).lower()
 
 
-def _filter_matches(t: ObjectType, record: Any, flt: dict[str, Any]) -> bool:
+def _matcher(t: ObjectType, flt: dict[str, Any]) -> Callable[[Any], bool]:
+    """One filter as a test of a record; its values are parsed here, once per request."""
     name, op = flt["propertyName"], flt["operator"]
-    raw = t.prop(record, name)
+    kind = _kind(t, name)
     if op in ("HAS_PROPERTY", "NOT_HAS_PROPERTY"):
-        return (raw is not None) == (op == "HAS_PROPERTY")
-    if raw is None:
-        return op in ("NEQ", "NOT_IN", "NOT_CONTAINS_TOKEN")
-    if op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
-        token = str(flt.get("value", "")).lower()
-        words = [*_split_words(raw.lower()), raw.lower()]
-        return any(fnmatch.fnmatchcase(w, token) for w in words) == (op == "CONTAINS_TOKEN")
-    have = _comparable(t, name, raw)
-    if op in ("IN", "NOT_IN"):
-        wanted = {_comparable(t, name, v) for v in flt.get("values") or []}
-        return (have in wanted) == (op == "IN")
-    want = _comparable(t, name, flt.get("value"))
-    if have is None or want is None:
-        return op == "NEQ"
-    try:
-        if op == "BETWEEN":
-            high = _comparable(t, name, flt.get("highValue"))
-            return high is not None and bool(want <= have <= high)
-        return bool(_COMPARE[op](have, want))
-    except TypeError:
-        return False
+        return lambda record: (t.prop(record, name) is not None) == (op == "HAS_PROPERTY")
+    token = str(flt.get("value", "")).lower()
+    wanted = {_comparable(kind, v) for v in flt.get("values") or []}
+    want = _comparable(kind, flt.get("value"))
+    high = _comparable(kind, flt.get("highValue"))
+
+    def matches(record: Any) -> bool:
+        raw = t.prop(record, name)
+        if raw is None:
+            return op in ("NEQ", "NOT_IN", "NOT_CONTAINS_TOKEN")
+        if op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
+            words = [*_split_words(raw.lower()), raw.lower()]
+            return any(fnmatch.fnmatchcase(w, token) for w in words) == (op == "CONTAINS_TOKEN")
+        have = _comparable(kind, raw)
+        if op in ("IN", "NOT_IN"):
+            return (have in wanted) == (op == "IN")
+        if have is None or want is None:
+            return op == "NEQ"
+        try:
+            if op == "BETWEEN":
+                return high is not None and bool(want <= have <= high)
+            return bool(_COMPARE[op](have, want))
+        except TypeError:
+            return False
+
+    return matches
 
 
 def _split_words(text: str) -> list[str]:
@@ -687,7 +691,7 @@ def _candidates(t: ObjectType, groups: list[list[dict[str, Any]]]) -> Iterable[A
         for value in values:
             record = t.by_unique(name, value)
             if record is not None and t.key(name, t.prop(record, name) or "") == t.key(name, value):
-                found[t.record_id(record)] = record
+                found[record.id] = record
     return [found[i] for i in sorted(found)]
 
 
@@ -734,9 +738,10 @@ def search(req: Request) -> Response:
                        "VALIDATION_ERROR")
     groups = _search_groups(t, body.get("filterGroups") or [])
     query = str(body.get("query") or "").strip().lower()
+    tests = [[_matcher(t, f) for f in group] for group in groups]
     matches: list[Any] = []
     for record in _candidates(t, groups):
-        if groups and not any(all(_filter_matches(t, record, f) for f in group) for group in groups):
+        if tests and not any(all(test(record) for test in group) for group in tests):
             continue
         if query and not any(query in (record.properties.get(n) or "").lower() for n in t.search_text):
             continue
@@ -751,8 +756,9 @@ def search(req: Request) -> Response:
             descending = str(first.get("direction", "ASCENDING")).upper().startswith("DESC")
         present = [r for r in matches if t.prop(r, name) is not None]
         absent = [r for r in matches if t.prop(r, name) is None]
-        present.sort(key=t.record_id)
-        present.sort(key=lambda r: _comparable(t, name, t.prop(r, name)) or 0, reverse=descending)
+        present.sort(key=lambda r: r.id)
+        kind = _kind(t, name)
+        present.sort(key=lambda r: _comparable(kind, t.prop(r, name)) or 0, reverse=descending)
         matches = present + absent
     capped = matches[:SEARCH_MAX_RESULTS]
     page = capped[after: after + limit]

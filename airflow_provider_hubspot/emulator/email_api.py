@@ -50,8 +50,8 @@ from typing import Any
 
 from ._util import PORTAL_ID, iso_from_ms
 from .email_data import EmailData, decode_offset, encode_offset
+from .objects import UniqueTaken
 from .router import ApiError, Request, Response, Router, empty, json_response, v1_error, v3_error
-from .state import EmailTaken
 
 CONTENT = "content"
 COMM_READ = "communication_preferences.read"
@@ -431,7 +431,7 @@ def _send(req: Request, *, v3: bool) -> dict[str, Any]:
         (p.get("name"), p.get("value")) for p in raw_props if isinstance(p, dict)]
     clean: dict[str, str] = {}
     for name, value in pairs:
-        error = state.validate_one(name, value, clean)
+        error = state.contact_type.validate_one(name, value, clean)
         if error is not None:
             raise fail(error["message"], "VALIDATION_FAILED")
     send_id = str(message.get("sendId") or "")
@@ -442,12 +442,12 @@ def _send(req: Request, *, v3: bool) -> dict[str, Any]:
                          ("spam", "PREVIOUS_SPAM")):
         if status[flag]:
             return {"sendResult": result, "message": f"{to} was not sent this email ({result})"}
-    contact = state.live_by_email(to)
-    with contextlib.suppress(EmailTaken):
+    contact = state.contact_type.by_email(to)
+    with contextlib.suppress(UniqueTaken):
         if contact is None:
-            state.create({"email": to.lower(), **clean})
+            state.contact_type.create({"email": to.lower(), **clean})
         elif clean:
-            state.update(contact, clean)
+            state.contact_type.update(contact, clean)
     event = data.add_event(to, "SENT", state.now_ms(), campaign_id=email["emailCampaignId"],
                            extra={"sendId": send_id} if send_id else None)
     answer = {"sendResult": "SENT", "eventId": {"id": event["id"], "created": event["created"]}}

@@ -55,7 +55,7 @@ def lifecycle_stages(req: Request) -> Response:
     date_props = [(stage, f"hs_lifecyclestage_{stage}_date") for stage in stages]
     counts: Counter[str] = Counter()
     buckets: dict[str, Counter[str]] = {stage: Counter() for stage in stages}
-    for c in state.iter_live():
+    for c in state.contact_type.iter_live():
         props = c.properties
         for stage, date_prop in date_props:
             raw = props.get(date_prop)

@@ -37,6 +37,7 @@ from typing import Any
 from . import bodies
 from ._util import PORTAL_ID, iso_from_ms
 from .contacts_v1 import ReadOptions, v1_contact_json
+from .objects import Record
 from .router import (
     CONTACTS_READ,
     LISTS_READ,
@@ -51,7 +52,7 @@ from .router import (
     v1_error,
     v3_error,
 )
-from .state import Contact, ContactList, EmulatorState
+from .state import ContactList, EmulatorState
 from .versions import versioned
 
 V1_MEMBERSHIP_MAX = 500
@@ -177,10 +178,10 @@ def v1_contacts_all(req: Request) -> Response:
     vid_offset = req.int_arg("vidOffset", 0)
     opts = ReadOptions.from_request(req, single=False, feed=True)
     vids = sorted(vid for vid in lst.members if vid > vid_offset)
-    page: list[Contact] = []
+    page: list[Record] = []
     has_more = False
     for vid in vids:
-        c = state.get_live(vid)
+        c = state.contact_type.live(vid)
         if c is None:
             continue
         if len(page) == count:
@@ -189,9 +190,9 @@ def v1_contacts_all(req: Request) -> Response:
         page.append(c)
     return json_response(
         {
-            "contacts": [v1_contact_json(req, c, opts, added_at=lst.members[c.vid]) for c in page],
+            "contacts": [v1_contact_json(req, c, opts, added_at=lst.members[c.id]) for c in page],
             "has-more": has_more,
-            "vid-offset": page[-1].vid if page else vid_offset,
+            "vid-offset": page[-1].id if page else vid_offset,
         }
     )
 
@@ -211,10 +212,10 @@ def v1_contacts_recent(req: Request) -> Response:
         except ValueError:
             raise v1_error(400, "Invalid timeOffset / vidOffset") from None
         start = bisect.bisect_right(keys, start_key)
-    page: list[tuple[int, Contact]] = []
+    page: list[tuple[int, Record]] = []
     has_more = False
     for neg_ts, neg_vid in keys[start:]:
-        c = state.get_live(-neg_vid)
+        c = state.contact_type.live(-neg_vid)
         if c is None:
             continue
         if len(page) == count:
@@ -222,7 +223,7 @@ def v1_contacts_recent(req: Request) -> Response:
             break
         page.append((-neg_ts, c))
     if has_more and page:
-        vid_off, time_off = page[-1][1].vid, page[-1][0]
+        vid_off, time_off = page[-1][1].id, page[-1][0]
     else:
         vid_off, time_off = 0, 0
     return json_response(
@@ -257,35 +258,29 @@ def _v1_membership(req: Request, *, add: bool) -> Response:
     discarded: list[int] = []
     invalid_vids: list[Any] = []
     invalid_emails: list[Any] = []
-    targets: list[Contact] = []
+    targets: list[Record] = []
     for raw in vids:
-        c = state.get_live(raw)
+        c = state.contact_type.live(raw)
         if c is None:
             invalid_vids.append(raw)
         else:
             targets.append(c)
     for email in emails:
-        c = state.live_by_email(str(email))
+        c = state.contact_type.by_email(str(email))
         if c is None:
             invalid_emails.append(email)
         else:
             targets.append(c)
     now = state.now_ms()
-    for c in targets:
-        if c.vid in updated or c.vid in discarded:
-            continue
-        if add:
-            if c.vid in lst.members:
-                discarded.append(c.vid)
+    for vid in dict.fromkeys(c.id for c in targets):
+        if (vid in lst.members) != add:
+            if add:
+                lst.members[vid] = now
             else:
-                lst.members[c.vid] = now
-                updated.append(c.vid)
+                del lst.members[vid]
+            updated.append(vid)
         else:
-            if c.vid in lst.members:
-                del lst.members[c.vid]
-                updated.append(c.vid)
-            else:
-                discarded.append(c.vid)
+            discarded.append(vid)
     if updated:
         lst.updated_ms = now
     return json_response(
@@ -428,7 +423,7 @@ def ils_memberships(req: Request) -> Response:
         after = int(after_raw) if after_raw else 0
     except ValueError:
         raise v3_error(400, f"Invalid value for after: {after_raw!r}", "VALIDATION_ERROR") from None
-    records = sorted(vid for vid in lst.members if vid > after and state.get_live(vid) is not None)
+    records = sorted(vid for vid in lst.members if vid > after and state.contact_type.live(vid) is not None)
     page = records[:limit]
     body: dict[str, Any] = {
         "results": [{"recordId": str(vid), "membershipTimestamp": iso_from_ms(lst.members[vid])} for vid in page],
@@ -446,7 +441,7 @@ def ils_memberships_join_order(req: Request) -> Response:
     lst = _ils_list(req)
     limit = req.int_arg("limit", 100, minimum=1, maximum=250, clamp=False, v1=False)
     offset = int(req.arg("after") or 0)
-    records = [vid for vid in lst.members if state.get_live(vid) is not None]
+    records = [vid for vid in lst.members if state.contact_type.live(vid) is not None]
     page = records[offset : offset + limit]
     body: dict[str, Any] = {
         "results": [{"recordId": str(vid), "membershipTimestamp": iso_from_ms(lst.members[vid])} for vid in page],
@@ -484,19 +479,19 @@ def _apply_memberships(
     missing: list[str] = []
     now = state.now_ms()
     for raw in to_add:
-        c = state.get_live(raw)
+        c = state.contact_type.live(raw)
         if c is None:
             missing.append(raw)
-        elif c.vid not in lst.members:
-            lst.members[c.vid] = now
-            added.append(str(c.vid))
+        elif c.id not in lst.members:
+            lst.members[c.id] = now
+            added.append(str(c.id))
     for raw in to_remove:
-        c = state.get_live(raw)
+        c = state.contact_type.live(raw)
         if c is None:
             missing.append(raw)
-        elif c.vid in lst.members:
-            del lst.members[c.vid]
-            removed.append(str(c.vid))
+        elif c.id in lst.members:
+            del lst.members[c.id]
+            removed.append(str(c.id))
     if added or removed:
         lst.updated_ms = now
     return {"recordsIdsAdded": added, "recordIdsRemoved": removed, "recordIdsMissing": missing}
@@ -535,11 +530,11 @@ def ils_clear(req: Request) -> Response:
 
 def ils_record_memberships(req: Request) -> Response:
     state = req.state
-    c = state.get_live(req.params["recordId"])
+    c = state.contact_type.live(req.params["recordId"])
     results = []
     if c is not None:
-        for lst in state.memberships_of(c.vid):
-            ts = iso_from_ms(lst.members[c.vid])
+        for lst in state.memberships_of(c.id):
+            ts = iso_from_ms(lst.members[c.id])
             results.append(
                 {"listId": str(lst.ils_id), "listVersion": 1, "firstAddedTimestamp": ts, "lastAddedTimestamp": ts}
             )

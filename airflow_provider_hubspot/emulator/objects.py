@@ -8,10 +8,10 @@ named by its plural name, its object type id, its singular name or (custom objec
 qualified name, as HubSpot's paths accept. The HTTP handlers (``crm_objects.py``) speak to a type
 only through this interface, so one batch engine serves every object and every edition.
 
-Contacts are the type :class:`ContactsType`, an adapter over the contact records of
-:class:`~airflow_provider_hubspot.emulator.state.EmulatorState` (which keep what only contacts have:
-several e-mails per contact, merges that leave aliases, utk cookies, form submissions, list
-memberships, the v1 views); the other types are :class:`ObjectType` records held here.
+Contacts are one type of it, :class:`~.contacts.ContactsType`: their records are this store's
+:class:`Record` s (ids from 1001, e-mail a unique, case-insensitive property), with what only contacts
+have (merged e-mails, utk, form submissions, merge audits) attached to each record; the v1 contact
+routes, lists, lifecycle stages, forms and the timeline read and write them through that type.
 
 Emulator choices where HubSpot's behaviour is UNCERTAIN:
 
@@ -32,7 +32,7 @@ Emulator choices where HubSpot's behaviour is UNCERTAIN:
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._util import PORTAL_ID
@@ -47,7 +47,7 @@ from .schema import (
 )
 
 if TYPE_CHECKING:
-    from .state import Contact, EmulatorState
+    from .state import EmulatorState
 
 #: The standard object types: id, plural name, singular name, label, first record id, scope name,
 #: text properties a search ``query`` looks in, properties returned when none are asked for, merge.
@@ -93,10 +93,11 @@ class UniqueTaken(Exception):
         self.existing_id = existing_id
 
 
-class CrmRecord:
-    """One record of a (non-contact) object type."""
+class Record:
+    """One record of any object type; ``extra`` holds what only its type has (contacts: ``ContactData``)."""
 
-    __slots__ = ("created_ms", "deleted", "id", "merged_ids", "merged_into", "prop_ts", "properties", "updated_ms")
+    __slots__ = ("created_ms", "deleted", "extra", "id", "merged_ids", "merged_into", "prop_ts", "properties",
+                 "updated_ms")
 
     def __init__(self, record_id: int, created_ms: int) -> None:
         self.id = record_id
@@ -107,6 +108,7 @@ class CrmRecord:
         self.deleted = False
         self.merged_into: int | None = None
         self.merged_ids: list[int] = []
+        self.extra: Any = None
 
     @property
     def live(self) -> bool:
@@ -118,7 +120,7 @@ class CrmRecord:
                 "merged_into": self.merged_into, "merged_ids": list(self.merged_ids)}
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> CrmRecord:
+    def from_json(cls, data: Mapping[str, Any]) -> Record:
         record = cls(int(data["id"]), int(data["created_ms"]))
         record.properties = {str(k): str(v) for k, v in data.get("properties", {}).items()}
         record.prop_ts = {str(k): int(v) for k, v in data.get("prop_ts", {}).items()}
@@ -132,16 +134,20 @@ class CrmRecord:
 class ObjectType:
     """An object type: its names, property schema, unique-property indexes and records.
 
-    :param now: the store's clock in epoch ms.
+    Every write goes through :meth:`create`, :meth:`update`, :meth:`remove` and :meth:`merge` (archiving
+    drops the record's associations, merging moves them), whichever API edition asks.
     """
 
     modified_property = "hs_lastmodifieddate"
     batch_limit = 100
+    #: Properties a merge never fills from the merged record (``None``: the unique ones).
+    merge_skips: frozenset[str] | None = None
 
-    def __init__(self, type_id: str, name: str, singular: str, label: str, *, schema: dict[str, PropertyDef],
-                 first_id: int, scope: str, search_text: tuple[str, ...], default_properties: tuple[str, ...],
-                 mergeable: bool, now: Callable[[], int], fully_qualified_name: str | None = None,
+    def __init__(self, store: ObjectStore, type_id: str, name: str, singular: str, label: str, *,
+                 schema: dict[str, PropertyDef], first_id: int, scope: str, search_text: tuple[str, ...],
+                 default_properties: tuple[str, ...], mergeable: bool, fully_qualified_name: str | None = None,
                  custom: bool = False) -> None:
+        self.store = store
         self.type_id = type_id
         self.name = name
         self.singular = singular
@@ -153,13 +159,18 @@ class ObjectType:
         self.mergeable = mergeable
         self.fully_qualified_name = fully_qualified_name
         self.custom = custom
-        self.now = now
         self.first_id = first_id
-        self._records: dict[int, CrmRecord] = {}
-        self._ids: list[int] = []
-        self._alias: dict[int, int] = {}
-        self._unique: dict[str, dict[str, int]] = {}
+        self._records: dict[int, Record] = {}
+        self._ids: list[int] = []  # every id ever issued, ascending
+        self._alias: dict[int, int] = {}  # merged-away id -> surviving id
+        self._unique: dict[str, dict[str, int]] = {n: {} for n, p in schema.items() if p.unique and n != "hs_object_id"}
         self._next_id = first_id
+        self._live_count = 0
+        #: Counts writes (caches of derived orderings compare it).
+        self.version = 0
+
+    def now(self) -> int:
+        return self.store.state.now_ms()
 
     # -- names and schema ---------------------------------------------------------------------------
     @property
@@ -202,33 +213,36 @@ class ObjectType:
             raise ValueError("an enumeration property needs options")
         self.schema[prop.name] = prop
         if prop.unique and prop.name != "hs_object_id":
-            self._unique.setdefault(prop.name, {})
+            index = self._unique.setdefault(prop.name, {})
             for record in self.iter_live():
                 value = record.properties.get(prop.name)
                 if value:
-                    self._unique[prop.name][self.key(prop.name, value)] = record.id
+                    index[self.key(prop.name, value)] = record.id
 
     def key(self, prop: str, value: Any) -> str:
         """A unique value as it is indexed (e-mails are case-insensitive)."""
         text = str(value).strip()
         return text.lower() if prop == "email" else text
 
-    def validate(self, props: Mapping[str, Any]) -> tuple[dict[str, str], list[dict[str, Any]]]:
-        """``{name: value}`` normalised, and the validation results of the values that are not valid."""
+    def validate_one(self, name: Any, raw: Any, into: dict[str, str]) -> dict[str, Any] | None:
+        """Validate one value; on success store it normalised in ``into``, else return the validation result."""
+        prop = self.schema.get(str(name))
+        if prop is None:
+            return invalid(str(name), "PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist')
+        if prop.name in SERVER_MANAGED:
+            return None
+        value, error = normalize_value(prop, raw, self.store.state.allowed_tlds)
+        if error is None:
+            into[prop.name] = value
+        return error
+
+    def validate(self, props: Mapping[str, Any] | Iterable[tuple[str, Any]]
+                 ) -> tuple[dict[str, str], list[dict[str, Any]]]:
+        """``{name: value}`` (or ``(name, value)`` pairs) normalised, and the validation results of the
+        values that are not valid."""
         clean: dict[str, str] = {}
-        errors: list[dict[str, Any]] = []
-        for name, raw in props.items():
-            prop = self.schema.get(str(name))
-            if prop is None:
-                errors.append(invalid(str(name), "PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist'))
-                continue
-            if prop.name in SERVER_MANAGED:
-                continue
-            value, error = normalize_value(prop, raw)
-            if error is None:
-                clean[prop.name] = value
-            else:
-                errors.append(error)
+        pairs = props.items() if isinstance(props, Mapping) else props
+        errors = [e for name, raw in pairs if (e := self.validate_one(name, raw, clean)) is not None]
         return clean, errors
 
     # -- look-ups ----------------------------------------------------------------------------------
@@ -242,6 +256,7 @@ class ObjectType:
         return record if record is not None and record.live else None
 
     def raw(self, record_id: int) -> Any:
+        """Any stored record, live or not (no alias resolution)."""
         return self._records.get(record_id)
 
     def canonical(self, record_id: int) -> int:
@@ -251,6 +266,8 @@ class ObjectType:
         """The live record whose unique ``prop`` has ``value``."""
         if prop == "hs_object_id":
             return self.live(value)
+        if value in (None, ""):
+            return None
         found = self._unique.get(prop, {}).get(self.key(prop, value))
         return self.live(found) if found is not None else None
 
@@ -260,7 +277,7 @@ class ObjectType:
                 yield record
 
     def count(self) -> int:
-        return sum(1 for _ in self.iter_live())
+        return self._live_count
 
     def live_after(self, after: int, count: int) -> tuple[list[Any], bool]:
         """Live records with id > ``after`` in id order, and whether more exist."""
@@ -277,10 +294,8 @@ class ObjectType:
         return out, False
 
     # -- property values -----------------------------------------------------------------------------
-    def record_id(self, record: Any) -> int:
-        return int(record.id)
-
     def prop(self, record: Any, name: str) -> str | None:
+        """The current value of a property, the derived ones included."""
         if name == "hs_object_id":
             return str(record.id)
         if name == self.modified_property:
@@ -296,44 +311,53 @@ class ObjectType:
         return int(record.prop_ts.get(name, record.created_ms))
 
     def all_props(self, record: Any) -> dict[str, str]:
-        out = dict(record.properties)
-        for name in ("createdate", self.modified_property, "hs_object_id"):
-            value = self.prop(record, name)
-            if value is not None:
-                out[name] = value
-        return out
+        return {**record.properties, "createdate": str(record.created_ms),
+                self.modified_property: str(record.updated_ms), "hs_object_id": str(record.id)}
 
     # -- writes --------------------------------------------------------------------------------------
     def _check_unique(self, record_id: int | None, clean: Mapping[str, str]) -> None:
-        for prop, index in self._unique.items():
-            value = clean.get(prop)
-            if value:
-                owner = index.get(self.key(prop, value))
-                if owner is not None and owner != record_id and self.live(owner) is not None:
-                    raise UniqueTaken(prop, value, owner)
+        for prop in sorted(self._unique, key=lambda p: p == "email"):  # an e-mail is checked last
+            owner = self.by_unique(prop, clean.get(prop))
+            if owner is not None and owner.id != record_id:
+                raise UniqueTaken(prop, clean[prop], owner.id)
 
     def create(self, clean: Mapping[str, str], *, created_ms: int | None = None) -> Any:
-        """A new record from validated properties; :class:`UniqueTaken` when a unique value is in use."""
+        """A new record from validated properties; :class:`UniqueTaken` when a unique value is in use.
+
+        :param created_ms: when it was created (also its last modification); default now.
+        """
         self._check_unique(None, clean)
         now = self.now()
         created = created_ms if created_ms is not None else now
         if clean.get("createdate"):
             created = int(clean["createdate"])
-        record = CrmRecord(self._next_id, created)
+        record = Record(self._next_id, created)
         self._next_id += 1
         record.updated_ms = max(now, created) if created_ms is None else created
         self._records[record.id] = record
         self._ids.append(record.id)
+        self._live_count += 1
         self._apply(record, clean, now)
         return record
 
     def update(self, record: Any, clean: Mapping[str, str]) -> None:
+        """Apply validated properties to a live record; :class:`UniqueTaken` when a unique value is in use."""
         self._check_unique(record.id, clean)
         now = self.now()
         self._apply(record, clean, now)
         record.updated_ms = max(now, record.updated_ms)
 
-    def _apply(self, record: CrmRecord, clean: Mapping[str, str], now: int) -> None:
+    def upsert(self, prop: str, value: str, clean: Mapping[str, str]) -> tuple[Any, bool]:
+        """Update the live record whose unique ``prop`` is ``value``, or create one with that value (unless
+        ``clean`` names another); returns the record and whether it is new."""
+        record = self.by_unique(prop, value)
+        if record is not None:
+            self.update(record, clean)
+            return record, False
+        return self.create(clean if prop in clean else {**clean, prop: value}), True
+
+    def _apply(self, record: Record, clean: Mapping[str, str], now: int) -> None:
+        self.version += 1
         for name, value in clean.items():
             if name in SERVER_MANAGED:
                 continue
@@ -355,46 +379,74 @@ class ObjectType:
                 record.properties[name] = value
                 record.prop_ts[name] = now
 
+    def _indexed_values(self, record: Record, name: str) -> list[str]:
+        """The values of ``record`` the unique index of ``name`` holds (contacts add merged e-mails)."""
+        value = record.properties.get(name)
+        return [value] if value else []
+
+    def _unindex(self, record: Record) -> None:
+        for name, index in self._unique.items():
+            for value in self._indexed_values(record, name):
+                if index.get(self.key(name, value)) == record.id:
+                    del index[self.key(name, value)]
+
     def remove(self, record: Any) -> None:
-        """Archive a live record (it disappears from every look-up)."""
+        """Archive a live record: it disappears from every look-up, and its associations are dropped."""
         if not record.live:
             return
+        self.version += 1
         record.deleted = True
-        for name, index in self._unique.items():
-            value = record.properties.get(name)
-            if value and index.get(self.key(name, value)) == record.id:
-                del index[self.key(name, value)]
+        self._live_count -= 1
+        self._unindex(record)
+        self.store.associations.drop_record(self.type_id, record.id)
 
     def merge(self, primary: Any, secondary: Any) -> None:
         """Merge ``secondary`` into ``primary`` (both live, distinct): empty values of the primary are
-        filled from the secondary; the secondary's id resolves to the primary from then on."""
+        filled from the secondary; the secondary's id resolves to the primary from then on, and its
+        associations move to the primary."""
+        self.version += 1
         now = self.now()
+        skips = self._unique.keys() if self.merge_skips is None else self.merge_skips
         for name, value in secondary.properties.items():
-            if name not in self._unique and not primary.properties.get(name):
+            if name not in skips and not primary.properties.get(name):
                 primary.properties[name] = value
                 primary.prop_ts[name] = secondary.prop_ts.get(name, now)
-        self.remove(secondary)
-        secondary.deleted = False
+        self._unindex(secondary)
+        for name, index in self._unique.items():  # values filled from the secondary
+            if primary.properties.get(name):
+                index[self.key(name, primary.properties[name])] = primary.id
         secondary.merged_into = primary.id
+        self._live_count -= 1
         moved = [secondary.id, *secondary.merged_ids]
         primary.merged_ids.extend(moved)
         for record_id in moved:
             self._alias[record_id] = primary.id
+        self.store.associations.move_record(self.type_id, secondary.id, primary.id)
         primary.properties["hs_merged_object_ids"] = ";".join(str(v) for v in primary.merged_ids)
         primary.updated_ms = max(now, primary.updated_ms)
+        self._merged(primary, secondary, now)
+
+    def _merged(self, primary: Any, secondary: Any, now: int) -> None:
+        """What a type does beyond :meth:`merge` (contacts: e-mails, utk, form submissions, lists)."""
 
     # -- persistence ---------------------------------------------------------------------------------
+    def record_json(self, record: Record) -> dict[str, Any]:
+        return record.to_json()
+
+    def record_from_json(self, data: Mapping[str, Any]) -> Record:
+        return Record.from_json(data)
+
     def to_json(self) -> dict[str, Any]:
         return {"type_id": self.type_id, "name": self.name, "next_id": self._next_id,
                 "schema": [p.to_json() for p in self.schema.values()],
-                "records": [r.to_json() for r in self._records.values()]}
+                "records": [self.record_json(r) for r in self._records.values()]}
 
     def load_json(self, data: Mapping[str, Any]) -> None:
-        self.schema = {p["name"]: PropertyDef.from_json(p) for p in data.get("schema", [])} or self.schema
-        self._records, self._ids, self._alias = {}, [], {}
+        self.schema.update((p["name"], PropertyDef.from_json(p)) for p in data.get("schema", []))
+        self._records, self._alias = {}, {}
         self._unique = {name: {} for name, p in self.schema.items() if p.unique and name != "hs_object_id"}
         for item in data.get("records", []):
-            record = CrmRecord.from_json(item)
+            record = self.record_from_json(item)
             self._records[record.id] = record
         self._ids = sorted(self._records)
         for record in self._records.values():
@@ -405,114 +457,11 @@ class ObjectType:
                 self._alias[record.id] = survivor
             elif record.live:
                 for name, index in self._unique.items():
-                    if record.properties.get(name):
-                        index[self.key(name, record.properties[name])] = record.id
+                    for value in self._indexed_values(record, name):
+                        index[self.key(name, value)] = record.id
         self._next_id = int(data.get("next_id", max(self._records, default=self.first_id - 1) + 1))
-
-
-class ContactsType(ObjectType):
-    """Contacts as an object type: an adapter over :class:`EmulatorState`'s contact records."""
-
-    modified_property = "lastmodifieddate"
-
-    def __init__(self, state: EmulatorState) -> None:
-        super().__init__("0-1", "contacts", "contact", "Contact", schema=state.schema, first_id=1001,
-                         scope="contacts", search_text=("email", "firstname", "lastname", "phone", "company"),
-                         default_properties=("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate",
-                                             "lastname"),
-                         mergeable=True, now=state.now_ms)
-        self.state = state
-
-    @property  # type: ignore[override]
-    def schema(self) -> dict[str, PropertyDef]:
-        return self.state.schema
-
-    @schema.setter
-    def schema(self, value: dict[str, PropertyDef]) -> None:
-        pass  # the state's schema is the contacts' schema
-
-    def define_property(self, prop: PropertyDef) -> None:
-        self.state.define_property(prop.name, prop.type, prop.options, prop.label, unique=prop.unique,
-                                   field_type=prop.field_type)
-
-    def validate(self, props: Mapping[str, Any]) -> tuple[dict[str, str], list[dict[str, Any]]]:
-        return self.state.validate(props)
-
-    def is_unique(self, name: str) -> bool:
-        return name in ("email", "hs_object_id") or super().is_unique(name)
-
-    def unique_properties(self) -> list[str]:
-        return list(dict.fromkeys(["email", "hs_object_id", *super().unique_properties()]))
-
-    def live(self, record_id: Any) -> Any:
-        return self.state.get_live(record_id)
-
-    def raw(self, record_id: int) -> Any:
-        return self.state.raw_contact(record_id)
-
-    def canonical(self, record_id: int) -> int:
-        return self.state.canonical_vid(record_id)
-
-    def by_unique(self, prop: str, value: Any) -> Any:
-        if prop == "hs_object_id":
-            return self.live(value)
-        if prop == "email":
-            return self.state.live_by_email(str(value))
-        key = self.key(prop, value)
-        return next((c for c in self.state.iter_live() if self.key(prop, c.properties.get(prop, "")) == key), None)
-
-    def iter_live(self) -> Iterator[Any]:
-        return self.state.iter_live()
-
-    def count(self) -> int:
-        return self.state.count_contacts()
-
-    def live_after(self, after: int, count: int) -> tuple[list[Any], bool]:
-        return self.state.live_after_vid(after, count)
-
-    def record_id(self, record: Any) -> int:
-        return int(record.vid)
-
-    def prop(self, record: Any, name: str) -> str | None:
-        return self.state.prop(record, name)
-
-    def prop_timestamp(self, record: Any, name: str) -> int:
-        return self.state.prop_timestamp(record, name)
-
-    def all_props(self, record: Any) -> dict[str, str]:
-        return self.state.all_props(record)
-
-    def _check_custom_unique(self, record: Contact | None, clean: Mapping[str, str]) -> None:
-        for prop in self.unique_properties():
-            if prop in ("email", "hs_object_id") or not clean.get(prop):
-                continue
-            owner = self.by_unique(prop, clean[prop])
-            if owner is not None and (record is None or owner.vid != record.vid):
-                raise UniqueTaken(prop, clean[prop], owner.vid)
-
-    def create(self, clean: Mapping[str, str], *, created_ms: int | None = None) -> Any:
-        from .state import EmailTaken
-
-        self._check_custom_unique(None, clean)
-        try:
-            return self.state.create(clean, created_ms=created_ms)
-        except EmailTaken as exc:
-            raise UniqueTaken("email", exc.email, exc.vid) from None
-
-    def update(self, record: Any, clean: Mapping[str, str]) -> None:
-        from .state import EmailTaken
-
-        self._check_custom_unique(record, clean)
-        try:
-            self.state.update(record, clean)
-        except EmailTaken as exc:
-            raise UniqueTaken("email", exc.email, exc.vid) from None
-
-    def remove(self, record: Any) -> None:
-        self.state.remove(record)
-
-    def merge(self, primary: Any, secondary: Any) -> None:
-        self.state.merge_into(primary, secondary)
+        self._live_count = sum(1 for _ in self.iter_live())
+        self.version += 1
 
 
 class Associations:
@@ -657,17 +606,20 @@ class ObjectStore:
     """Every object type of the portal, found by any of its names, and the association graph."""
 
     def __init__(self, state: EmulatorState) -> None:
+        from .contacts import ContactsType  # contacts.py builds on this module
+
         self.state = state
         self.types: dict[str, ObjectType] = {}
         self._by_name: dict[str, ObjectType] = {}
         self.associations = Associations()
         self._next_custom = FIRST_CUSTOM_TYPE
-        self._add(ContactsType(state))
+        #: The contacts (``0-1``), with what only they have.
+        self.contacts = ContactsType(self)
+        self._add(self.contacts)
         for type_id, name, singular, label, first_id, scope, text, defaults, mergeable in STANDARD_TYPES:
             schema = object_schema(STANDARD_PROPERTIES[name], f"{singular}information")
-            self._add(ObjectType(type_id, name, singular, label, schema=schema, first_id=first_id, scope=scope,
-                                 search_text=text, default_properties=defaults, mergeable=mergeable,
-                                 now=state.now_ms))
+            self._add(ObjectType(self, type_id, name, singular, label, schema=schema, first_id=first_id, scope=scope,
+                                 search_text=text, default_properties=defaults, mergeable=mergeable))
 
     def _add(self, object_type: ObjectType) -> None:
         self.types[object_type.type_id] = object_type
@@ -699,10 +651,9 @@ class ObjectStore:
         display = primary_display_property or next((n for n in schema if n not in ("createdate", "hs_object_id",
                                                                                     "hs_lastmodifieddate")), None)
         defaults = tuple(sorted({"createdate", "hs_lastmodifieddate", "hs_object_id", *([display] if display else [])}))
-        object_type = ObjectType(type_id, plural or name, name, label or name, schema={}, first_id=CUSTOM_ID_START,
-                                 scope="custom", search_text=tuple(n for n in (display,) if n),
-                                 default_properties=defaults, mergeable=True, now=self.state.now_ms,
-                                 fully_qualified_name=fqn, custom=True)
+        object_type = ObjectType(self, type_id, plural or name, name, label or name, schema={},
+                                 first_id=CUSTOM_ID_START, scope="custom", search_text=(display,) if display else (),
+                                 default_properties=defaults, mergeable=True, fully_qualified_name=fqn, custom=True)
         for prop in schema.values():
             object_type.define_property(prop)
         self._add(object_type)
@@ -724,23 +675,11 @@ class ObjectStore:
         targets = self.associations.of(from_type.type_id, from_type.canonical(from_id), to_type.type_id)
         return {to_id: set(types) for to_id, types in sorted(targets.items()) if to_type.live(to_id) is not None}
 
-    def remove(self, object_type: ObjectType, record: Any) -> None:
-        """Archive a record and drop its associations."""
-        record_id = object_type.record_id(record)
-        object_type.remove(record)
-        self.associations.drop_record(object_type.type_id, record_id)
-
-    def merge(self, object_type: ObjectType, primary: Any, secondary: Any) -> None:
-        """Merge ``secondary`` into ``primary``; the survivor takes the merged record's associations."""
-        secondary_id = object_type.record_id(secondary)
-        object_type.merge(primary, secondary)
-        self.associations.move_record(object_type.type_id, secondary_id, object_type.record_id(primary))
-
     # -- persistence ---------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         custom = [{"type_id": t.type_id, "name": t.singular, "plural": t.name, "label": t.label}
                   for t in self.custom_types()]
-        types = [t.to_json() for t in self.types.values() if t.type_id != "0-1"]
+        types = [t.to_json() for t in self.types.values() if t is not self.contacts]  # the state keeps contacts
         return {"custom": custom, "types": types, "associations": self.associations.to_json(),
                 "next_custom": self._next_custom}
 

@@ -32,6 +32,7 @@ from typing import Any
 
 from . import bodies
 from ._util import PORTAL_ID, iso_from_ms, parse_timestamp_ms
+from .objects import UniqueTaken
 from .router import (
     TIMELINE,
     VERSION,
@@ -44,7 +45,7 @@ from .router import (
     v1_error,
     v3_error,
 )
-from .state import EmailTaken, EmulatorState
+from .state import EmulatorState
 from .versions import PUBLISHED
 
 V1_BATCH_MAX = 100
@@ -64,39 +65,37 @@ class _Identity:
 
 def _identity(state: EmulatorState, event: dict[str, Any]) -> _Identity | str:
     """Resolve objectId / email / utk; returns an error message on failure."""
+    contacts = state.contact_type
     object_id = event.get("objectId")
     email = event.get("email")
     utk = event.get("utk")
     if object_id not in (None, ""):
-        c = state.get_live(object_id)
+        c = contacts.live(object_id)
         if c is None:
             return f"Contact {object_id} does not exist"
-        return _Identity(c.vid, c.properties.get("email"))
+        return _Identity(c.id, c.properties.get("email"))
     if email not in (None, ""):
         text = str(email).strip()
         if not state.is_valid_email(text):
             return f"Email address {email} is invalid"
-        c = state.live_by_email(text)
-        return _Identity(c.vid if c is not None else None, text.lower())
+        c = contacts.by_email(text)
+        return _Identity(c.id if c is not None else None, text.lower())
     if utk not in (None, ""):
-        c = state.live_by_utk(str(utk))
+        c = contacts.by_utk(str(utk))
         if c is None:
             return f"No contact found for utk {utk}"
-        return _Identity(c.vid, c.properties.get("email"))
+        return _Identity(c.id, c.properties.get("email"))
     return "An objectId, email or utk is required to identify the contact"
 
 
 def _materialise(state: EmulatorState, ident: _Identity) -> int:
     """Create the contact for an e-mail identity if needed; return its vid."""
-    if ident.vid is not None:
-        c = state.get_live(ident.vid)
-        if c is not None:
-            return c.vid
-    assert ident.email is not None
-    existing = state.live_by_email(ident.email)
-    if existing is not None:
-        return existing.vid
-    return state.create({"email": ident.email}).vid
+    contacts = state.contact_type
+    c = contacts.live(ident.vid) if ident.vid is not None else None
+    if c is None:
+        assert ident.email is not None
+        c = contacts.by_email(ident.email) or contacts.create({"email": ident.email})
+    return int(c.id)
 
 
 def _timestamp(value: Any, default: int) -> int | None:
@@ -146,7 +145,7 @@ def _v1_check(
 def _v1_store(req: Request, event: dict[str, Any], ident: _Identity, ts: int) -> None:
     state = req.state
     vid = _materialise(state, ident)
-    c = state.get_live(vid)
+    c = state.contact_type.live(vid)
     record = {
         "edition": "v1",
         "type": str(event["eventTypeId"]),
@@ -502,11 +501,11 @@ def _v3_store(
     for name, value in tokens.items():
         target = template["properties"].get(name, {}).get("objectPropertyName")
         if target:
-            state.validate_one(target, value, copied)
-    c = state.get_live(vid)
+            state.contact_type.validate_one(target, value, copied)
+    c = state.contact_type.live(vid)
     if copied and c is not None:
-        with contextlib.suppress(EmailTaken):
-            state.update(c, copied)
+        with contextlib.suppress(UniqueTaken):
+            state.contact_type.update(c, copied)
     record = {
         "edition": "v3",
         "type": template["id"],
@@ -629,7 +628,7 @@ def _dated_check(req: Request, event: Any, pending: set[str]) -> tuple[dict[str,
 def _dated_store(req: Request, event: dict[str, Any], ident: _Identity, ts: int, event_id: str) -> dict[str, Any]:
     state = req.state
     vid = _materialise(state, ident)
-    c = state.get_live(vid)
+    c = state.contact_type.live(vid)
     name = str(event["eventTypeName"])
     props = {str(k): v for k, v in (event.get("properties") or {}).items()}
     record = {
