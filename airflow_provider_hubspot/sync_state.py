@@ -18,7 +18,7 @@ HubSpot object id it resolved to.
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import json
 import os
 import socket
@@ -27,9 +27,8 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from hashlib import blake2b
 from typing import Any
 
 from airflow_provider_hubspot import storage
@@ -44,22 +43,29 @@ class SyncStateError(HubSpotConfigError):
     """The state cannot be used as asked (held by another task, made for another sync, damaged)."""
 
 
+_join = "\x1f".join
+
+
 def fingerprint(data: Mapping[str, Any]) -> bytes:
     """A stable 64-bit hash of exactly what would be sent for one record (its mapped properties).
 
-    Property order does not matter; names and values are joined with separators that cannot occur
-    in JSON text of a name (``\\x1e`` between name and value, ``\\x1f`` between properties).
+    The property names in sorted order, then their values in the same order, joined by ``\\x1f``
+    (which JSON text of a name cannot hold): property order does not matter.
     """
-    text = "\x1f".join([f"{name}\x1e{value}" for name, value in sorted(data.items())])
-    return hashlib.blake2b(text.encode(), digest_size=8).digest()
+    names = sorted(data)
+    try:  # mapped values are text: join them in C
+        text = _join([*names, *map(data.__getitem__, names)])
+    except TypeError:  # a value that is not text
+        text = _join([*names, *(str(data[name]) for name in names)])
+    return blake2b(text.encode(), digest_size=8).digest()
 
 
-@dataclass(frozen=True)
-class Known:
-    """What the state holds for one key."""
-
-    fingerprint: bytes
-    object_id: str | None
+@functools.lru_cache(maxsize=8)
+def _lookup_query(count: int) -> str:
+    """Each key's row (or ``NULL``\\s), in the keys' order: the keys are the outer loop of a LEFT JOIN,
+    which SQLite scans in the order they are given, probing the state's key index for each."""
+    return (f"SELECT state.rowid, state.fp FROM (VALUES {','.join(['(?)'] * count)}) AS wanted "
+            "LEFT JOIN state ON state.key = wanted.column1")
 
 
 class SyncState:
@@ -146,18 +152,21 @@ class SyncState:
         with self._lock:
             return int(self.db.execute("SELECT COUNT(*) FROM state").fetchone()[0])
 
-    def lookup(self, keys: Sequence[str]) -> dict[str, Known]:
-        """What the state holds for ``keys`` (absent keys are missing), and mark them seen this run."""
-        found: dict[str, Known] = {}
-        seen = self._seen
+    def lookup(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The fingerprint the state holds for each of ``keys`` (``None`` where it has none), in their order;
+        mark the keys seen this run."""
+        found: list[bytes | None] = []
+        seen, top = self._seen, self._top
         with self._lock:
             for start in range(0, len(keys), LOOKUP_BATCH):
                 part = keys[start:start + LOOKUP_BATCH]
-                marks = ",".join("?" * len(part))
-                for rowid, key, fp, object_id in self.db.execute(
-                        f"SELECT rowid, key, fp, object_id FROM state WHERE key IN ({marks})", part):
-                    found[key] = Known(fp, object_id)
-                    if rowid <= self._top:  # rows added during this run are not in the bitmap
+                rows = self.db.execute(_lookup_query(len(part)), part).fetchall()
+                if len(rows) != len(part):  # keys are unique in the state: one row per key looked up
+                    raise SyncStateError(f"The state at {self.path} is damaged (a key appears twice). Delete it; the "
+                                         "next run sends everything once.")
+                for rowid, fp in rows:
+                    found.append(fp)
+                    if rowid and rowid <= top:  # rows added during this run are not in the bitmap
                         seen[rowid >> 3] |= 1 << (rowid & 7)
         return found
 
@@ -327,31 +336,35 @@ class ChangeFilter:
         #: records passed on and not yet settled: input index -> (key, fingerprint, key was known)
         self._pending: dict[int, tuple[str, bytes, bool]] = {}
         #: keys of the records passed on and not yet settled, with their number
-        self._in_flight: Counter[str] = Counter()
+        self._in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def __call__(self, records: Iterable[Any]) -> Iterator[Any]:
         from airflow_provider_hubspot.client.batching import chunked
 
+        key_of, fingerprint_of, resend = self.key_of, self.fingerprint_of, self.full_refresh
+        pending, in_flight = self._pending, self._in_flight
         for chunk in chunked(records, LOOKUP_BATCH):
-            keyed = [(record, None if record.invalid else self.key_of(record)) for record in chunk]
+            keys = [None if record.invalid else key_of(record) for record in chunk]
+            fingerprints = [fingerprint_of(record) if key else b"" for record, key in zip(chunk, keys, strict=True)]
+            present = [key for key in keys if key]
             # a first run (empty state) has nothing to look up
-            known = self.state.lookup([key for _, key in keyed if key]) if self.state.keys_at_start else {}
-            for record, key in keyed:
-                if key:
-                    fp = self.fingerprint_of(record)
-                    old = known.get(key)
-                    with self._lock:
+            stored = iter(self.state.lookup(present) if self.state.keys_at_start else [None] * len(present))
+            passed = []
+            with self._lock:
+                for record, key, fp in zip(chunk, keys, fingerprints, strict=True):
+                    if key:
+                        old = next(stored)
                         # A key repeated in this run whose earlier record is still on its way to HubSpot:
                         # HubSpot will hold that record's values, not the state's, so this one is sent
                         # too (the last record of a key wins, as without a state).
-                        if (old is not None and old.fingerprint == fp and not self.full_refresh
-                                and not self._in_flight[key]):
+                        if old == fp and not resend and key not in in_flight:
                             self.unchanged += 1
                             continue
-                        self._pending[record.index] = (key, fp, old is not None)
-                        self._in_flight[key] += 1
-                yield record
+                        pending[record.index] = (key, fp, old is not None)
+                        in_flight[key] = in_flight.get(key, 0) + 1
+                    passed.append(record)
+            yield from passed
 
     def settle(self, batch: Sequence[Any], outcome: Any) -> None:
         """Record the records of ``batch`` that HubSpot accepted (``outcome.rejections`` are not)."""
@@ -364,8 +377,9 @@ class ChangeFilter:
                 if entry is None:
                     continue
                 key, fp, existed = entry
-                self._in_flight[key] -= 1
-                if not self._in_flight[key]:
+                if self._in_flight[key] > 1:
+                    self._in_flight[key] -= 1
+                else:
                     del self._in_flight[key]
                 if index in rejected:
                     continue

@@ -246,13 +246,29 @@ def test_keys_added_by_a_run_are_never_reported_removed(tmp_path):
         state.record([(k, b"fp", None) for k in ("a", "b", "c")])
         state.commit()
     with SyncState(path, scope=scope) as state:
-        assert set(state.lookup(["a", "b", "c", "d"])) == {"a", "b", "c"}
+        assert state.lookup(["a", "b", "c", "d"]) == [b"fp", b"fp", b"fp", None]
         state.record([("d", b"fp", None), ("e", b"fp", None)])  # rowids 4 and 5 share the bitmap's first byte
         assert list(state.unseen()) == []
-        assert state.lookup(["a"]) and list(state.unseen()) == []
+        assert state.lookup(["a"]) == [b"fp"] and list(state.unseen()) == []
     with SyncState(path, scope=scope) as state:
         state.lookup(["a"])
         assert [key for key, _ in state.unseen()] == ["b", "c"]
+
+
+def test_lookups_answer_in_the_order_asked_with_repeats_and_misses(tmp_path):
+    """Each key looked up gets its own stored fingerprint, whatever the order, repeats and missing keys."""
+    import random
+
+    path = str(tmp_path / "s.state")
+    stored = {f"k{i:04d}": i.to_bytes(8, "big") for i in range(1200)}
+    with SyncState(path, scope={"x": 1}) as state:
+        state.record([(key, fp, None) for key, fp in stored.items()])
+        state.commit()
+    asked = [*random.Random(7).sample(sorted(stored), 900), "missing-1", "k0005", "k0005", "missing-2"]
+    random.Random(8).shuffle(asked)
+    with SyncState(path, scope={"x": 1}) as state:
+        assert state.lookup(asked) == [stored.get(key) for key in asked]
+        assert len(list(state.unseen())) == 1200 - len(set(asked) & set(stored))
 
 
 def test_list_adds_with_a_state_send_only_new_members(emu, tmp_path):
