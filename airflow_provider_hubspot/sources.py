@@ -376,7 +376,7 @@ class PropertyMapper:
 
     def __call__(self, row: Any) -> Any:
         """Map one row; :class:`InvalidValue` names the column whose name or value HubSpot cannot take."""
-        if not isinstance(row, Mapping):
+        if type(row) is not dict and not isinstance(row, Mapping):
             return row  # the client reports the record as not a dict
         out: dict[str, str] = {}
         names = self._names_of

@@ -326,7 +326,7 @@ class ChangeFilter:
                  fingerprint_of: Any = None) -> None:
         self.state = state
         self.key_of = key_of
-        self.fingerprint_of = fingerprint_of or (lambda record: fingerprint(record.data))
+        self.fingerprint_of = fingerprint_of
         self.full_refresh = full_refresh
         self.dry_run = dry_run
         self.unchanged = 0
@@ -346,7 +346,10 @@ class ChangeFilter:
         pending, in_flight = self._pending, self._in_flight
         for chunk in chunked(records, LOOKUP_BATCH):
             keys = [None if record.invalid else key_of(record) for record in chunk]
-            fingerprints = [fingerprint_of(record) if key else b"" for record, key in zip(chunk, keys, strict=True)]
+            if fingerprint_of is None:  # the common case, without a call per record
+                fingerprints = [fingerprint(r.data) if k else b"" for r, k in zip(chunk, keys, strict=True)]
+            else:
+                fingerprints = [fingerprint_of(r) if k else b"" for r, k in zip(chunk, keys, strict=True)]
             present = [key for key in keys if key]
             # a first run (empty state) has nothing to look up
             stored = iter(self.state.lookup(present) if self.state.keys_at_start else [None] * len(present))

@@ -36,6 +36,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping
+from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -96,10 +97,12 @@ def observe_columns(operator: Any, rows: Iterable[Any]) -> Iterator[Any]:
     ``operator`` (the schema facet's fields)."""
     columns: dict[str, None] = {}
     operator._lineage_columns = columns
-    for count, row in enumerate(rows):
-        if count < SCHEMA_ROWS and isinstance(row, Mapping) and len(columns) < MAX_FIELDS:
+    rows = iter(rows)
+    for row in islice(rows, SCHEMA_ROWS):
+        if isinstance(row, Mapping) and len(columns) < MAX_FIELDS:
             columns.update(dict.fromkeys(str(key) for key in row))
         yield row
+    yield from rows
 
 
 def _xcom_origin(value: Any) -> tuple[str, str] | None:

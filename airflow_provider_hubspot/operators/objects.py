@@ -515,14 +515,19 @@ class HubSpotCreateOrUpdateObjectsOperator(SourceMixin, HubSpotBaseOperator):
             return
         id_property = self._id_property()
 
+        by_record_id, by_email = id_property in ID_ALIASES, id_property == "email"
+
         def key_of(record: Record) -> str | None:
-            data = record.data if isinstance(record.data, Mapping) else {}
-            if id_property in ID_ALIASES:
+            data = record.data
+            if type(data) is not dict and not isinstance(data, Mapping):
+                return None
+            if by_record_id:
                 value = next((str(data[a]).strip() for a in ("hs_object_id", "vid", "id", "record_id")
                               if data.get(a) not in (None, "")), "")
             else:
-                value = str(data.get(id_property) or "").strip()
-            return (value.lower() if id_property == "email" else value) or None
+                raw = data.get(id_property)
+                value = raw.strip() if type(raw) is str else str(raw or "").strip()
+            return (value.lower() if by_email else value) or None
 
         run = ChangeOnlyRun(str(self.state_path), scope={"object_type": self._type_name, "id_property": id_property},
                             key_of=key_of, key_name=id_property, full_refresh=truthy(self.full_refresh),
