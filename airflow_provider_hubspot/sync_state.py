@@ -171,21 +171,27 @@ class SyncState:
         return found
 
     def unseen(self, page: int = 1000) -> Iterator[tuple[str, str | None]]:
-        """Keys of the state at the start of this run that its input did not contain, with their object ids.
+        """Keys of the state at the start of this run that its input did not contain, with their object ids."""
+        seen, top = self._seen, self._top
+        for rowid, key, _, object_id in self._scan(page):
+            if rowid <= top and not seen[rowid >> 3] & (1 << (rowid & 7)):
+                yield key, object_id
 
-        Read a page at a time in row order (no cursor stays open), so keys may be forgotten meanwhile.
-        """
-        seen = self._seen
+    def keys(self, page: int = 1000, *, fingerprint: bytes | None = None) -> Iterator[str]:
+        """Every key of the state, or those whose fingerprint is ``fingerprint``."""
+        return (key for _, key, fp, _ in self._scan(page) if fingerprint is None or fp == fingerprint)
+
+    def _scan(self, page: int) -> Iterator[tuple[int, str, bytes, str | None]]:
+        """Every row (rowid, key, fingerprint, object id) in row order, read a page at a time: no cursor stays open,
+        so keys may be forgotten meanwhile."""
         after = 0
         while True:
             with self._lock:
-                rows = self.db.execute("SELECT rowid, key, object_id FROM state WHERE rowid > ? ORDER BY rowid LIMIT ?",
-                                       (after, page)).fetchall()
+                rows = self.db.execute("SELECT rowid, key, fp, object_id FROM state WHERE rowid > ? "
+                                       "ORDER BY rowid LIMIT ?", (after, page)).fetchall()
             if not rows:
                 return
-            for rowid, key, object_id in rows:
-                if rowid <= self._top and not seen[rowid >> 3] & (1 << (rowid & 7)):
-                    yield key, object_id
+            yield from rows
             after = rows[-1][0]
 
     # -- writing -----------------------------------------------------------------------------
@@ -202,6 +208,11 @@ class SyncState:
         """Drop keys (e.g. objects archived in HubSpot)."""
         with self._lock:
             self.db.executemany("DELETE FROM state WHERE key = ?", ((k,) for k in keys))
+
+    def clear(self) -> None:
+        """Forget every key (the state is being rebuilt)."""
+        with self._lock:
+            self.db.execute("DELETE FROM state")
 
     def commit(self) -> int:
         """Publish the work file as the next generation and switch the pointer to it; return the key count."""

@@ -9,6 +9,7 @@ so memory stays flat for lists of millions of members.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from airflow_provider_hubspot._compat import AirflowFailException, Context
@@ -26,6 +27,7 @@ from airflow_provider_hubspot.operators.base import (
     default_rejects_name,
     summary,
 )
+from airflow_provider_hubspot.operators.change_only import truthy
 from airflow_provider_hubspot.operators.guards import (
     DEFAULT_MAX_REMOVED,
     WOULD_REMOVE,
@@ -34,9 +36,12 @@ from airflow_provider_hubspot.operators.guards import (
     check_removals,
     validate_max_removed,
 )
-from airflow_provider_hubspot.operators.lists import HubSpotAddContactsToListOperator, _identify
+from airflow_provider_hubspot.operators.lists import MEMBER, HubSpotAddContactsToListOperator, _identify
+from airflow_provider_hubspot.sync_state import SyncState
 
 RESOLVE_CHUNK = 100
+#: The fingerprint of a mirror state's key whose change was being sent when the run stopped.
+CHANGING = b"changing"
 
 
 class HubSpotSyncListMembersOperator(HubSpotAddContactsToListOperator):
@@ -55,10 +60,19 @@ class HubSpotSyncListMembersOperator(HubSpotAddContactsToListOperator):
         current size (default 0.1); checked before the first removal, failing the task otherwise.
     :param dry_run: compute and report (``would_add``, ``would_remove``, removals listed in the
         rejects file with code ``WOULD_REMOVE``), change nothing.
+    :param state_path: keep the membership this operator last left (local path or object-storage URI)
+        and compare the source with it instead of reading the list: a run then costs the list look-up
+        plus one request per 250 changes, not one per 250 members. The first run (empty state) reads
+        the list. The state is widened by the adds before they are sent and narrowed by the removals
+        after, so a run killed at any point leaves a state holding every member this operator added
+        and the next run converges. Members added or removed in HubSpot by someone else are not seen
+        (``members_read_from: "state"`` in the summary); ``full_refresh=True`` reads the list again
+        and rebuilds the state.
 
     Other parameters as :class:`HubSpotAddContactsToListOperator`. Summary: ``received`` =
     ``added`` + ``already_members`` + ``duplicates`` + ``not_found`` + ``invalid`` (``would_add``
-    instead of ``added`` in a dry run), plus ``removed`` (or ``would_remove``) and ``list_size``.
+    instead of ``added`` in a dry run), plus ``removed`` (or ``would_remove``), ``list_size`` (the
+    members compared with: the list's, or the state's) and ``members_read_from``.
     """
 
     outcome_keys = ("added", "would_add", "already_members", "duplicates", "not_found", "invalid")
@@ -78,7 +92,7 @@ class HubSpotSyncListMembersOperator(HubSpotAddContactsToListOperator):
         members = Counted(self._members())
         outcome = BatchOutcome(keep_rejections=False)
         result: dict[str, Any]
-        with self.failing_clearly(doing), DiskSets() as sets:
+        with self.failing_clearly(doing), DiskSets() as sets, self._mirror_state(list_id) as state:
             client = self.client
             if client.edition.is_v1:
                 raise HubSpotConfigError("Mirroring a list needs a modern api_version: HubSpot switched the v1 "
@@ -90,24 +104,38 @@ class HubSpotSyncListMembersOperator(HubSpotAddContactsToListOperator):
                     part = self._resolve(client, chunk, sets)
                     rejects.write(part.rejections)
                     outcome.merge(part)
-                sets.add("current", (str(m.get("recordId", m.get("vid"))) for m in client.lists.iter_members(
-                    list_id, page_size=250)))
-                size, to_add = sets.count("current"), sets.count_only_in("wanted", "current")
-                to_remove = sets.count_only_in("current", "wanted")
+                from_state = state is not None and state.keys_at_start > 0 and not truthy(self.full_refresh)
+                if from_state and state:
+                    # members the last run left, and keys a killed run was changing (sent again as wanted)
+                    sets.add("current", state.keys(fingerprint=MEMBER))
+                    sets.add("uncertain", state.keys(fingerprint=CHANGING))
+                else:
+                    sets.add("current", (str(m.get("recordId", m.get("vid")))
+                                         for m in client.lists.iter_members(list_id, page_size=250)))
+                sets.add("adding", sets.only_in("wanted", "current"))
+                sets.add("removing", sets.only_in("current", "wanted"))
+                sets.add("removing", sets.only_in("uncertain", "wanted"))
+                size, to_add, to_remove = sets.count("current"), sets.count("adding"), sets.count("removing")
                 outcome.count("already_members", sets.common("wanted", "current"))
-                for record_id in sets.only_in("current", "wanted") if self.validate_only else ():
+                for record_id in sets.keys("removing") if self.validate_only else ():
                     rejects.write([Rejection(-1, {"record_id": record_id}, "a member of the list but not in the "
                                              "source: would be removed (dry run)", WOULD_REMOVE)])
+                extra: dict[str, Any] = {"members_read_from": "state" if from_state else "list"}
                 if self.validate_only:
                     outcome.count("would_add", to_add)
-                    extra = {"would_remove": to_remove,
-                             "within_max_removed": to_remove <= allowed_removals(self.max_removed, size)}
+                    extra.update(would_remove=to_remove,
+                                 within_max_removed=to_remove <= allowed_removals(self.max_removed, size))
                 else:
                     check_removals(to_remove, size, self.max_removed, what="members", where=f"list {list_id}")
-                    client.lists.add_and_remove(list_id, sets.only_in("wanted", "current"),
-                                                sets.only_in("current", "wanted"))
+                    if state is not None:
+                        self._mark_changing(state, sets, rebuild=not from_state)
+                    client.lists.add_and_remove(list_id, sets.keys("adding"), sets.keys("removing"))
                     outcome.count("added", to_add)
-                    extra = {"removed": to_remove}
+                    extra["removed"] = to_remove
+                    if state is not None:  # the changes are done: the state holds the source's members
+                        state.record((key, MEMBER, key) for key in sets.keys("adding"))
+                        state.forget(sets.keys("removing"))
+                        extra["state_keys"] = state.commit()
             except RemovalGuardError as exc:
                 raise AirflowFailException(f"{doing}: {exc}") from None
             finally:
@@ -122,6 +150,28 @@ class HubSpotSyncListMembersOperator(HubSpotAddContactsToListOperator):
             check_max_rejected(self.max_rejected, outcome.rejected, members.count, rejects.written_path,
                                rejects.samples)
         return result
+
+    @staticmethod
+    def _mark_changing(state: SyncState, sets: DiskSets, *, rebuild: bool) -> None:
+        """Before sending: save the keys about to change as "changing", so a run killed while sending
+        leaves a state whose next run sends those changes again (adding a member or removing a
+        non-member twice changes nothing)."""
+        if rebuild:  # the members were read from the list: they become the state
+            state.clear()
+            state.record((key, MEMBER, key) for key in sets.keys("current"))
+        state.record((key, CHANGING, key) for key in sets.keys("adding"))
+        state.record((key, CHANGING, key) for key in sets.keys("removing"))
+        state.commit()
+
+    @contextmanager
+    def _mirror_state(self, list_id: str) -> Iterator[SyncState | None]:
+        """With ``state_path``: the list's members as this operator last left them, instead of reading them."""
+        if not self.state_path or not str(self.state_path).strip():
+            yield None
+            return
+        with SyncState(str(self.state_path), scope={"object_type": "list_members", "list_id": list_id,
+                                                     "mode": "mirror"}) as state:
+            yield state
 
     def _resolve(self, client: Any, chunk: list[Record], sets: DiskSets) -> BatchOutcome:
         """Put a chunk's members (as record ids) into the ``wanted`` set; count the rest."""

@@ -64,7 +64,8 @@ def run_mirror(config: dict[str, Any]) -> dict[str, Any]:
     from airflow_provider_hubspot.operators.removals import HubSpotSyncListMembersOperator
 
     operator = HubSpotSyncListMembersOperator(task_id="bench_mirror", list_id=config["list_id"],
-                                              source_path=config["source_path"], max_removed=0.05)
+                                              source_path=config["source_path"], max_removed=0.05,
+                                              state_path=config.get("state_path"))
     meter = Meter()
     meter.start()
     summary = operator.execute(context={"run_id": "bench", "ti": None})

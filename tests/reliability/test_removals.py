@@ -17,12 +17,14 @@ from typing import Any
 import pytest
 
 from airflow_provider_hubspot._compat import AirflowFailException
+from airflow_provider_hubspot.client.editions import DEFAULT_API_VERSION, Edition
 from airflow_provider_hubspot.operators.removals import HubSpotDeleteObjectsOperator, HubSpotSyncListMembersOperator
 
 from ..unit.operators.conftest import read_jsonl
 
 CONTEXT = {"run_id": "removals", "ti": None}
 RUNNER = Path(__file__).with_name("_run_operator.py")
+EDITION = Edition.parse(DEFAULT_API_VERSION)
 
 
 
@@ -111,6 +113,52 @@ def test_mirror_killed_part_way_then_rerun_is_exact(emu, big_list, tmp_path):
     emu.latency_ms = 0
     _mirror(list_id, source, max_removed=0.2)
     assert sorted(emu.state.list_members(list_id)) == sorted(source)
+
+
+def _membership_calls(emu, since: int) -> tuple[int, int]:
+    """(member pages read, add-and-remove calls) since request ``since``."""
+    pages = [r for r in emu.requests[since:] if r.method == "GET" and r.path.endswith("/memberships")]
+    changes = [r for r in emu.requests[since:] if r.path.endswith("/memberships/add-and-remove")]
+    return len(pages), len(changes)
+
+
+def test_mirror_with_a_state_reads_the_list_only_the_first_time(emu, big_list, tmp_path):
+    list_id, vids, source = big_list
+    state = str(tmp_path / "mirror.state")
+    mark = len(emu.requests)
+    first = _mirror(list_id, vids[:2000], state_path=state)
+    assert (first["members_read_from"], first["state_keys"], first["added"], first["removed"]) == ("list", 2000, 0, 0)
+    assert _membership_calls(emu, mark) == (8, 0)
+    mark = len(emu.requests)
+    second = _mirror(list_id, source, state_path=state, max_removed=0.2)
+    assert sorted(emu.state.list_members(list_id)) == sorted(source)
+    assert (second["members_read_from"], second["added"], second["removed"]) == ("state", 150, 220)
+    assert second["received"] == sum(second[k] for k in HubSpotSyncListMembersOperator.outcome_keys)
+    assert _membership_calls(emu, mark) == (0, 1), "no member page is read: the state replaces the read"
+    mark = len(emu.requests)
+    third = _mirror(list_id, source, state_path=state)
+    assert (third["added"], third["removed"], third["already_members"]) == (0, 0, len(source))
+    assert _membership_calls(emu, mark) == (0, 0)
+    refreshed = _mirror(list_id, source, state_path=state, full_refresh=True)
+    assert refreshed["members_read_from"] == "list" and refreshed["state_keys"] == len(source)
+
+
+def test_mirror_with_a_state_stopped_while_sending_converges_on_the_next_run(emu, big_list, tmp_path):
+    """HubSpot applied the changes but the run failed before recording them: the next run, wanting the
+    original members back, re-adds the 220 removed and removes the 150 added (the state marked them)."""
+    list_id, vids, source = big_list
+    state = str(tmp_path / "mirror.state")
+    _mirror(list_id, vids[:2000], state_path=state)
+    path = f"{EDITION.crm_lists}/{list_id}/memberships/add-and-remove"
+    emu.inject_fault("drop_after", path=path, method="PUT")  # applied, answer lost
+    emu.inject_fault("429", path=path, method="PUT", policy="DAILY")  # the retry meets the daily limit
+    with pytest.raises(AirflowFailException, match="daily"):
+        _mirror(list_id, source, state_path=state, max_removed=0.2)
+    assert sorted(emu.state.list_members(list_id)) == sorted(source), "HubSpot applied the changes"
+    again = _mirror(list_id, vids[:2000], state_path=state, max_removed=0.2)
+    assert sorted(emu.state.list_members(list_id)) == sorted(vids[:2000])
+    assert (again["members_read_from"], again["added"], again["removed"]) == ("state", 220, 150)
+    assert _mirror(list_id, vids[:2000], state_path=state)["state_keys"] == 2000
 
 
 def _delete(**kwargs: Any) -> dict[str, Any]:
