@@ -474,46 +474,41 @@ def all_contacts(req: Request) -> Response:
     )
 
 
-def _recent(req: Request, kind: str) -> Response:
-    state = req.state
-    contacts = state.contact_type
+def recent_feed(req: Request, keys: list[tuple[int, int]], *, floor: int | None = None) -> Response:
+    """A newest-first feed over ``(-timestamp, -vid)`` keys (ascending), after the request's ``timeOffset`` /
+    ``vidOffset``; ``addedAt`` is the key's timestamp, and a key older than ``floor`` ends the feed."""
+    contacts = req.state.contact_type
     count = req.int_arg("count", 20, minimum=1, maximum=100)
-    time_offset = req.arg("timeOffset")
-    vid_offset = req.arg("vidOffset")
     opts = ReadOptions.from_request(req, single=False, feed=True)
-    keys = contacts.sorted_by_time(kind)
+    time_offset, vid_offset = req.arg("timeOffset"), req.arg("vidOffset")
+    start = 0
     if time_offset not in (None, ""):
         try:
             start_key = (-int(time_offset), -int(vid_offset) if vid_offset not in (None, "") else 0)
         except ValueError:
             raise v1_error(400, "Invalid timeOffset / vidOffset") from None
-        # keys are (-ts, -vid) ascending; skip everything up to and including the offset record
-        start = bisect.bisect_right(keys, start_key)
-    else:
-        start = 0
-    floor = state.now_ms() - RECENTLY_UPDATED_WINDOW_MS if kind == "updated" else None
-    page: list[Record] = []
-    idx = start
+        start = bisect.bisect_right(keys, start_key)  # past the offset record
+    page: list[tuple[int, Record]] = []
     has_more = False
-    while idx < len(keys):
-        neg_ts, neg_vid = keys[idx]
-        if floor is not None and -neg_ts < floor:
+    for index in range(start, len(keys)):
+        ts, vid = -keys[index][0], -keys[index][1]
+        if floor is not None and ts < floor:
             break
-        c = contacts.raw(-neg_vid)
-        idx += 1
+        c = contacts.raw(vid)
         if c is None or not c.live:
             continue
         if len(page) == count:
             has_more = True
             break
-        page.append(c)
-    found = [v1_contact_json(req, c, opts, added_at=c.updated_ms if kind == "updated" else c.created_ms) for c in page]
-    if has_more and page:
-        last = page[-1]
-        vid_off, time_off = last.id, (last.updated_ms if kind == "updated" else last.created_ms)
-    else:
-        vid_off, time_off = 0, 0
-    return json_response({"contacts": found, "has-more": has_more, "vid-offset": vid_off, "time-offset": time_off})
+        page.append((ts, c))
+    vid_off, time_off = (page[-1][1].id, page[-1][0]) if has_more and page else (0, 0)
+    return json_response({"contacts": [v1_contact_json(req, c, opts, added_at=ts) for ts, c in page],
+                          "has-more": has_more, "vid-offset": vid_off, "time-offset": time_off})
+
+
+def _recent(req: Request, kind: str) -> Response:
+    floor = req.state.now_ms() - RECENTLY_UPDATED_WINDOW_MS if kind == "updated" else None
+    return recent_feed(req, req.state.contact_type.sorted_by_time(kind), floor=floor)
 
 
 def recently_updated(req: Request) -> Response:

@@ -31,12 +31,11 @@ Emulator choices where HubSpot's behaviour is UNCERTAIN:
 
 from __future__ import annotations
 
-import bisect
 from typing import Any
 
 from . import bodies
 from ._util import PORTAL_ID, iso_from_ms
-from .contacts_v1 import ReadOptions, v1_contact_json
+from .contacts_v1 import ReadOptions, recent_feed, v1_contact_json
 from .objects import Record
 from .router import (
     CONTACTS_READ,
@@ -198,42 +197,8 @@ def v1_contacts_all(req: Request) -> Response:
 
 
 def v1_contacts_recent(req: Request) -> Response:
-    state = req.state
     lst = _v1_list(req)
-    count = req.int_arg("count", 20, minimum=1, maximum=100)
-    opts = ReadOptions.from_request(req, single=False, feed=True)
-    keys = sorted((-ts, -vid) for vid, ts in lst.members.items())
-    time_offset = req.arg("timeOffset")
-    start = 0
-    if time_offset not in (None, ""):
-        vid_offset = req.arg("vidOffset")
-        try:
-            start_key = (-int(time_offset), -int(vid_offset) if vid_offset not in (None, "") else 0)
-        except ValueError:
-            raise v1_error(400, "Invalid timeOffset / vidOffset") from None
-        start = bisect.bisect_right(keys, start_key)
-    page: list[tuple[int, Record]] = []
-    has_more = False
-    for neg_ts, neg_vid in keys[start:]:
-        c = state.contact_type.live(-neg_vid)
-        if c is None:
-            continue
-        if len(page) == count:
-            has_more = True
-            break
-        page.append((-neg_ts, c))
-    if has_more and page:
-        vid_off, time_off = page[-1][1].id, page[-1][0]
-    else:
-        vid_off, time_off = 0, 0
-    return json_response(
-        {
-            "contacts": [v1_contact_json(req, c, opts, added_at=ts) for ts, c in page],
-            "has-more": has_more,
-            "vid-offset": vid_off,
-            "time-offset": time_off,
-        }
-    )
+    return recent_feed(req, sorted((-ts, -vid) for vid, ts in lst.members.items()))
 
 
 def _v1_membership(req: Request, *, add: bool) -> Response:

@@ -142,23 +142,36 @@ def _v1_check(
     return event, ident, ts
 
 
-def _v1_store(req: Request, event: dict[str, Any], ident: _Identity, ts: int) -> None:
-    state = req.state
+def _store(state: EmulatorState, key: tuple[str, str, str], event: dict[str, Any], ident: _Identity, ts: int,
+           properties: dict[str, Any], *, edition: str, app_id: str | None,
+           copied: dict[str, str] | None = None) -> dict[str, Any]:
+    """Store an event under ``key`` (edition family, type, id) on its contact, created for an e-mail identity
+    if needed; ``copied`` are validated contact properties the event writes to the contact."""
     vid = _materialise(state, ident)
     c = state.contact_type.live(vid)
+    if copied and c is not None:
+        with contextlib.suppress(UniqueTaken):
+            state.contact_type.update(c, copied)
     record = {
-        "edition": "v1",
-        "type": str(event["eventTypeId"]),
-        "id": str(event["id"]),
+        "edition": edition,
+        "type": key[1],
+        "id": key[2],
         "vid": vid,
         "email": c.properties.get("email") if c is not None else ident.email,
         "timestamp": ts,
-        "properties": {k: v for k, v in event.items() if k not in V1_RESERVED_KEYS},
+        "properties": properties,
         "extra_data": event.get("extraData"),
         "iframe": event.get("timelineIFrame"),
-        "app_id": req.params["appId"],
+        "app_id": app_id,
     }
-    state.add_event("v1", str(event["eventTypeId"]), record)
+    state.add_event(key[0], key[1], record)
+    return record
+
+
+def _v1_store(req: Request, event: dict[str, Any], ident: _Identity, ts: int) -> None:
+    properties = {k: v for k, v in event.items() if k not in V1_RESERVED_KEYS}
+    _store(req.state, ("v1", str(event["eventTypeId"]), str(event["id"])), event, ident, ts, properties,
+           edition="v1", app_id=req.params["appId"])
 
 
 def v1_create_event(req: Request) -> Response:
@@ -495,30 +508,14 @@ def _v3_check(
 def _v3_store(
     state: EmulatorState, event: dict[str, Any], template: dict[str, Any], ident: _Identity, ts: int, event_id: str
 ) -> dict[str, Any]:
-    vid = _materialise(state, ident)
     tokens = {str(k): v for k, v in (event.get("tokens") or {}).items()}
     copied: dict[str, str] = {}
     for name, value in tokens.items():
         target = template["properties"].get(name, {}).get("objectPropertyName")
         if target:
             state.contact_type.validate_one(target, value, copied)
-    c = state.contact_type.live(vid)
-    if copied and c is not None:
-        with contextlib.suppress(UniqueTaken):
-            state.contact_type.update(c, copied)
-    record = {
-        "edition": "v3",
-        "type": template["id"],
-        "id": event_id,
-        "vid": vid,
-        "email": c.properties.get("email") if c is not None else ident.email,
-        "timestamp": ts,
-        "properties": tokens,
-        "extra_data": event.get("extraData"),
-        "iframe": event.get("timelineIFrame"),
-        "app_id": template["app_id"],
-    }
-    state.add_event("v3", template["id"], record)
+    record = _store(state, ("v3", template["id"], event_id), event, ident, ts, tokens, edition="v3",
+                    app_id=template["app_id"], copied=copied)
     return _v3_event_json(record, state.now_ms())
 
 
@@ -626,28 +623,14 @@ def _dated_check(req: Request, event: Any, pending: set[str]) -> tuple[dict[str,
 
 
 def _dated_store(req: Request, event: dict[str, Any], ident: _Identity, ts: int, event_id: str) -> dict[str, Any]:
-    state = req.state
-    vid = _materialise(state, ident)
-    c = state.contact_type.live(vid)
     name = str(event["eventTypeName"])
     props = {str(k): v for k, v in (event.get("properties") or {}).items()}
-    record = {
-        "edition": req.params["version"],
-        "type": name,
-        "id": event_id,
-        "vid": vid,
-        "email": c.properties.get("email") if c is not None else ident.email,
-        "timestamp": ts,
-        "properties": props,
-        "extra_data": event.get("extraData"),
-        "iframe": event.get("timelineIFrame"),
-        "app_id": None,
-    }
-    state.add_event("dated", name, record)
+    record = _store(req.state, ("dated", name, event_id), event, ident, ts, props, edition=req.params["version"],
+                    app_id=None)
     out: dict[str, Any] = {
         "eventTypeName": name,
         "id": event_id,
-        "objectId": str(vid),
+        "objectId": str(record["vid"]),
         "properties": props,
         "timestamp": iso_from_ms(ts),
     }

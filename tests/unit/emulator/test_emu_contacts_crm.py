@@ -279,3 +279,21 @@ def test_upsert_throughput_with_faults(emu):
     assert emu.state.count_contacts() == 20_000
     assert attempts > 200 and emu.stats["faults"] == attempts - 200
     assert elapsed < 15, f"took {elapsed:.1f}s"
+
+
+def test_contacts_are_one_type_of_the_object_store(emu, http, base):
+    """A v1 write, a CRM write and a helper see the same records, ids and unique values."""
+    emu.state.define_property("ext_id", unique=True)
+    vid = emu.state.add_contact({"email": "a@example.com", "ext_id": "X1"}, utk="u-a")
+    assert emu.state.objects("contacts")[0]["id"] == str(vid) == emu.state.contacts()[0]["properties"]["hs_object_id"]
+    r = http.post(f"{emu.url}/contacts/v1/contact", json={"properties": [{"property": "email", "value": "b@example.com"},
+                                                                        {"property": "ext_id", "value": "X1"}]})
+    assert r.status_code == 409 and r.json()["message"] == f"Contact already exists. Existing ID: {vid}"
+    other = emu.state.add_contact({"firstname": "No e-mail"})
+    r = http.post(f"{base}/merge", json={"primaryObjectId": str(other), "objectIdToMerge": str(vid)})
+    assert r.status_code == 200 and r.json()["properties"]["email"] == "a@example.com"
+    r = http.get(f"{base}/X1", params={"idProperty": "ext_id"})  # the survivor took the unique value
+    assert r.status_code == 200 and r.json()["id"] == str(other)
+    assert http.get(f"{emu.url}/contacts/v1/contact/utk/u-a/profile").json()["vid"] == other
+    assert http.post(base, json={"properties": {"email": "A@example.com"}, "associations": []}).status_code == 409
+    assert emu.state.count_contacts() == 1

@@ -166,6 +166,8 @@ def test_properties_of_every_type_and_create(emu, http):
     missing_options["options"] = [{"label": "Gold", "value": "gold", "hidden": False, "displayOrder": 0}]
     assert http.post(f"{base}/deals", json=missing_options).status_code == 201
     assert http.get(f"{base}/spaceships").status_code == 404
+    grouped = {"name": "tier", "label": "Tier", "type": "string", "fieldType": "text", "groupName": "billing"}
+    assert http.post(f"{base}/contacts", json=grouped).json()["groupName"] == "billing"  # as for every type
 
 
 def test_state_snapshot_keeps_objects_and_associations(emu):
