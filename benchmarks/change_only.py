@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +34,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
+import spawn  # noqa: E402
+
 from airflow_provider_hubspot.emulator import HubSpotEmulator  # noqa: E402
 
 RESULTS = HERE / "results-change-only.json"
@@ -64,22 +65,8 @@ def make_csv(path: Path, rows: int, *, changed_every: int | None = None) -> Path
 
 
 def run_client(config: dict[str, Any], emu: HubSpotEmulator, run_dir: Path, rate_limit: int) -> dict[str, Any]:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    config_path, result_path = run_dir / "config.json", run_dir / "result.json"
-    config_path.write_text(json.dumps(config), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PYTHON"))}
-    env["AIRFLOW_HOME"] = str(run_dir / "airflow_home")
-    env["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-    env["AIRFLOW_CONN_HUBSPOT_DEFAULT"] = json.dumps({"conn_type": "hubspot", "host": emu.url, "password": emu.token,
-                                                      "extra": {"rate_limit": rate_limit}})
-    with open(run_dir / "client.log", "w", encoding="utf-8") as log:
-        proc = subprocess.run([sys.executable, str(HERE / "clients" / "change_only.py"), str(config_path),
-                               str(result_path)], env=env, stdout=log, stderr=subprocess.STDOUT, timeout=3600,
-                              check=False)
-    if proc.returncode != 0 or not result_path.exists():
-        tail = (run_dir / "client.log").read_text(encoding="utf-8", errors="replace")[-3000:]
-        raise RuntimeError(f"{run_dir.name}: client exited with {proc.returncode}\n{tail}")
-    return json.loads(result_path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    return spawn.run_client(HERE / "clients" / "change_only.py", config, run_dir, env=spawn.client_env(
+        run_dir, url=emu.url, token=emu.token, conn_extra={"rate_limit": rate_limit}))
 
 
 def measure(rows: int, work: Path, *, full: bool) -> dict[str, Any]:

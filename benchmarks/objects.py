@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +29,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+
+import spawn  # noqa: E402
 
 from airflow_provider_hubspot.emulator import HubSpotEmulator  # noqa: E402
 
@@ -55,19 +55,9 @@ def emulator() -> HubSpotEmulator:
 
 
 def run_client(config: dict[str, Any], work: Path, name: str) -> dict[str, Any]:
-    path = work / f"{name}.json"
-    path.write_text(json.dumps(config), encoding="utf-8")
-    result = path.with_suffix(".result.json")
-    env = {"AIRFLOW_HOME": str(work / "airflow-home"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-           "AIRFLOW_CONN_HUBSPOT_DEFAULT": json.dumps({"conn_type": "hubspot", "host": config["url"],
-                                                       "password": config["token"],
-                                                       "extra": {"rate_limit": RATE}})}
-    proc = subprocess.run([sys.executable, str(HERE / "clients" / "objects.py"), str(path), str(result)],
-                          cwd=HERE / "clients", env={**os.environ, **env}, capture_output=True, text=True,
-                          timeout=1800, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{name}: the client failed\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
-    return dict(json.loads(result.read_text(encoding="utf-8")))
+    run_dir = work / name
+    return spawn.run_client(HERE / "clients" / "objects.py", config, run_dir, timeout=1800, env=spawn.client_env(
+        run_dir, url=config["url"], token=config["token"], conn_extra={"rate_limit": RATE}))
 
 
 def companies_at_the_bound(rows: int, work: Path) -> dict[str, Any]:
