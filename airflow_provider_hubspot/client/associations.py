@@ -14,7 +14,12 @@ from contextlib import suppress
 from typing import Any
 
 from airflow_provider_hubspot.client.batching import BatchOutcome, BatchRunner, Record, chunked
-from airflow_provider_hubspot.client.errors import HubSpotConfigError, HubSpotConflictError, HubSpotValidationError
+from airflow_provider_hubspot.client.errors import (
+    HubSpotConfigError,
+    HubSpotConflictError,
+    HubSpotPagingError,
+    HubSpotValidationError,
+)
 from airflow_provider_hubspot.client.family import ApiFamily
 from airflow_provider_hubspot.client.objects import object_type_name
 from airflow_provider_hubspot.client.paging import has_list
@@ -163,11 +168,14 @@ class AssociationsAPI(ApiFamily):
     def read(self, from_type: str, to_type: str, ids: Iterable[str | int]) -> Iterator[tuple[str, str, list[int]]]:
         """Yield ``(from id, to id, association type ids)`` of the given records, 1,000 per request, every page.
 
-        Records without associations yield nothing. Retry: safe — reads.
+        Records without associations yield nothing. A record's pages must not loop: an ``after``
+        cursor already followed for the same record raises :class:`HubSpotPagingError` instead of
+        reading the same associations forever. Retry: safe — reads.
         """
         path = f"{self._base(from_type, to_type)}/batch/read"
         for chunk in chunked((str(i) for i in ids), ASSOCIATION_BATCH_LIMIT):
             inputs: list[dict[str, Any]] = [{"id": i} for i in chunk]
+            followed: set[tuple[str, str]] = set()  # (record id, cursor) pairs already asked for
             while inputs:
                 body = self.transport.request("POST", path, json_body={"inputs": inputs},
                                               expect=has_list("results")).body
@@ -179,6 +187,12 @@ class AssociationsAPI(ApiFamily):
                         yield from_id, str(target.get("toObjectId")), types
                     after = ((result.get("paging") or {}).get("next") or {}).get("after")
                     if after:
+                        if (from_id, str(after)) in followed:
+                            raise HubSpotPagingError(
+                                f"HubSpot's associations of {from_type} {from_id} to {to_type} point to cursor "
+                                f"after={after} again: the pages loop, so reading stops here instead of repeating "
+                                "them forever.")
+                        followed.add((from_id, str(after)))
                         inputs.append({"id": from_id, "after": str(after)})
 
 

@@ -144,6 +144,28 @@ def test_search_reads_past_hubspots_10000_results(client, hubspot_emulator):
     assert ids == sorted(ids, key=int)
 
 
+def test_association_pages_that_loop_fail_instead_of_repeating(client, monkeypatch):
+    """A record whose association pages point back to a cursor already followed: a clear error after one
+    repeat, not an endless read (HubSpot's paging is trusted nowhere else either)."""
+    from types import SimpleNamespace
+
+    from airflow_provider_hubspot.client.errors import HubSpotPagingError
+
+    api = client.associations
+    page = {"results": [{"from": {"id": "1"}, "to": [{"toObjectId": 2, "associationTypes": [{"typeId": 279}]}],
+                         "paging": {"next": {"after": "A"}}}]}
+    bodies = []
+
+    def request(method, path, **kwargs):
+        bodies.append(kwargs["json_body"])
+        return SimpleNamespace(body=page)
+
+    monkeypatch.setattr(api.transport, "request", request)
+    with pytest.raises(HubSpotPagingError, match="after=A again"):
+        list(api.read("contacts", "companies", [1]))
+    assert bodies == [{"inputs": [{"id": "1"}]}, {"inputs": [{"id": "1", "after": "A"}]}]
+
+
 def test_associations(client, hubspot_emulator):
     contacts = [hubspot_emulator.add_object("contacts", {"email": f"c{i}@example.com"}) for i in range(3)]
     company = hubspot_emulator.add_object("companies", {"name": "Acme"})
