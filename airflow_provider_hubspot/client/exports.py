@@ -47,6 +47,11 @@ log = logging.getLogger(__name__)
 SEARCH_PAGE_SIZE = 200
 #: Records per list page (HubSpot's maximum).
 LIST_PAGE_SIZE = 100
+#: Longest comma-joined ``properties`` the list endpoint gets in its URL. HubSpot answers 414 (URI too
+#: long) somewhere between 8 and 16 KB of URL (its limit is not published); above this, a page's
+#: records are listed by id and their properties read with the batch read, whose POST body has no such
+#: limit (one more request per page).
+MAX_URL_PROPERTIES_CHARS = 6000
 #: Records per associations batch read (HubSpot's maximum since 2025-02-10).
 ASSOCIATIONS_BATCH_SIZE = ASSOCIATION_BATCH_LIMIT
 #: Id ranges per lane when lanes read a window concurrently (several per lane, so a lane whose ranges
@@ -93,12 +98,23 @@ class ObjectReader:
         return dict(response.body)
 
     def list_page(self, properties: Sequence[str], cursor: dict[str, Any], limit: int = LIST_PAGE_SIZE) -> Any:
-        """One page of the object list endpoint (``cursor``: ``{}`` or ``{"after": ...}``)."""
+        """One page of the object list endpoint (``cursor``: ``{}`` or ``{"after": ...}``).
+
+        With more properties than fit a URL (:data:`MAX_URL_PROPERTIES_CHARS`), the page lists ids and
+        the records come from a batch read of those ids (a record archived in between is left out).
+        """
+        joined = ",".join(properties)
+        by_batch_read = len(joined) > MAX_URL_PROPERTIES_CHARS
         params: list[tuple[str, Any]] = [("limit", limit)]
-        if properties:
-            params.append(("properties", ",".join(properties)))
+        if joined:
+            params.append(("properties", ID_PROPERTY if by_batch_read else joined))
         params += list(cursor.items())
-        return self.transport.request("GET", self._path, params=params, expect=has_list("results")).body
+        body = self.transport.request("GET", self._path, params=params, expect=has_list("results")).body
+        if by_batch_read and body.get("results"):
+            ids = [str(record["id"]) for record in body["results"]]
+            found = {str(record["id"]): record for record in self.objects.batch_get(ids, properties=properties)}
+            body = {**body, "results": [found[i] for i in ids if i in found]}
+        return body
 
     def property_names(self) -> list[str]:
         """The names of every property the object type has (its property definitions)."""

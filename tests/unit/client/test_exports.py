@@ -122,6 +122,27 @@ def test_full_read_with_the_list_endpoint(fast):
     assert stats.pages == 13 and stats.announced is None
 
 
+def test_a_list_read_of_more_properties_than_fit_a_url_reads_them_in_the_body(fast):
+    """properties="all" on a portal with hundreds of custom properties: the list URL would pass HubSpot's
+    limit (414), so each page lists ids and one batch read per page brings the properties."""
+    from airflow_provider_hubspot.client.exports import MAX_URL_PROPERTIES_CHARS
+
+    emu, client = fast
+    _seed(emu, 250)
+    many = ["email", "firstname", *(f"custom_score_of_the_account_{i:04d}" for i in range(300))]
+    assert len(",".join(many)) > MAX_URL_PROPERTIES_CHARS
+    mark = len(emu.requests)
+    pages = list(read_all(ObjectReader.of(client, "contacts"), many))
+    records = [record for page in pages for record in page]
+    assert [r["properties"]["email"] for r in records] == [f"p{i}@example.com" for i in range(250)]
+    assert all(r["properties"]["firstname"] for r in records)
+    sent = emu.requests[mark:]
+    lists = [r for r in sent if r.method == "GET"]
+    assert len(lists) == 3 and not any("custom_score" in str(r.query) for r in lists)
+    reads = [r for r in sent if r.path.endswith("/batch/read")]
+    assert len(reads) == 3 and all(r.json["properties"] == many for r in reads)
+
+
 def test_full_read_with_keyset_search_and_lanes(fast):
     emu, client = fast
     _seed(emu, 3000)
