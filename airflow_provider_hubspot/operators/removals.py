@@ -127,15 +127,18 @@ class HubSpotSyncListMembersOperator(HubSpotAddContactsToListOperator):
                                  within_max_removed=to_remove <= allowed_removals(self.max_removed, size))
                 else:
                     check_removals(to_remove, size, self.max_removed, what="members", where=f"list {list_id}")
-                    if state is not None:
+                    saving = state is not None and (to_add or to_remove or not from_state)
+                    if saving and state:
                         self._mark_changing(state, sets, rebuild=not from_state)
                     client.lists.add_and_remove(list_id, sets.keys("adding"), sets.keys("removing"))
                     outcome.count("added", to_add)
                     extra["removed"] = to_remove
-                    if state is not None:  # the changes are done: the state holds the source's members
+                    if saving and state:  # the changes are done: the state holds the source's members
                         state.record((key, MEMBER, key) for key in sets.keys("adding"))
                         state.forget(sets.keys("removing"))
                         extra["state_keys"] = state.commit()
+                    elif state is not None:  # nothing changed: the state stays as it is
+                        extra["state_keys"] = state.keys_at_start
             except RemovalGuardError as exc:
                 raise AirflowFailException(f"{doing}: {exc}") from None
             finally:
