@@ -53,20 +53,20 @@ class DiskSets:
 
     def keys(self, name: str, page: int = 1000) -> Iterator[str]:
         """The keys of a set, in key order, read a page at a time."""
-        table = self._table(name)
-        after = ""
-        while rows := self._db.execute(f"SELECT key FROM {table} WHERE key > ? ORDER BY key LIMIT ?",
-                                       (after, page)).fetchall():
-            yield from (row[0] for row in rows)
-            after = rows[-1][0]
+        return self._pages(self._table(name), "", page)
 
     def only_in(self, first: str, second: str, page: int = 1000) -> Iterator[str]:
         """The keys of ``first`` missing from ``second``, in key order, read a page at a time."""
-        a, b = self._table(first), self._table(second)
+        return self._pages(self._table(first), f"AND key NOT IN (SELECT key FROM {self._table(second)})", page)
+
+    def both(self, first: str, second: str, page: int = 1000) -> Iterator[str]:
+        """The keys in both sets, in key order, read a page at a time."""
+        return self._pages(self._table(first), f"AND key IN (SELECT key FROM {self._table(second)})", page)
+
+    def _pages(self, table: str, condition: str, page: int) -> Iterator[str]:
         after = ""
-        while rows := self._db.execute(
-                f"SELECT key FROM {a} WHERE key > ? AND key NOT IN (SELECT key FROM {b}) ORDER BY key LIMIT ?",
-                (after, page)).fetchall():
+        while rows := self._db.execute(f"SELECT key FROM {table} WHERE key > ? {condition} ORDER BY key LIMIT ?",
+                                       (after, page)).fetchall():
             yield from (row[0] for row in rows)
             after = rows[-1][0]
 

@@ -230,16 +230,18 @@ class ListsAPI(ApiFamily):
             result["unchanged"] += unchanged
         return result
 
-    def add_and_remove(self, list_id: str | int, add: Iterable[Any], remove: Iterable[Any]) -> dict[str, list[str]]:
+    def add_and_remove(self, list_id: str | int, add: Iterable[Any], remove: Iterable[Any]) -> dict[str, Any]:
         """Modern: add some records and remove others, ``MODERN_ADD_LIMIT`` of each per request
-        (``PUT .../memberships/add-and-remove``). Returns ``added``, ``removed``, ``missing`` lists.
+        (``PUT .../memberships/add-and-remove``). Returns the ``added`` and ``removed`` counts HubSpot
+        reported and the ids it did not find (``missing``; only those are kept, so memory stays flat
+        for millions of changes).
 
         Retry: safe — adding a member or removing a non-member twice changes nothing more.
         """
         if self.edition.is_v1:
             raise HubSpotConfigError("Adding and removing list members in one call needs a modern api_version "
                                      "(HubSpot switched the v1 lists API off on 2026-04-30).")
-        result: dict[str, list[str]] = {"added": [], "removed": [], "missing": []}
+        result: dict[str, Any] = {"added": 0, "removed": 0, "missing": []}
         adds, removes = iter(str(i) for i in add), iter(str(i) for i in remove)
         while True:
             to_add, to_remove = list(islice(adds, MODERN_ADD_LIMIT)), list(islice(removes, MODERN_ADD_LIMIT))
@@ -249,8 +251,8 @@ class ListsAPI(ApiFamily):
                 "PUT", f"{self.edition.crm_lists}/{list_id}/memberships/add-and-remove",
                 json_body={"recordIdsToAdd": to_add, "recordIdsToRemove": to_remove},
                 expect=lambda b: isinstance(b, dict)).body
-            result["added"] += [str(i) for i in body.get("recordsIdsAdded") or body.get("recordIdsAdded") or []]
-            result["removed"] += [str(i) for i in body.get("recordIdsRemoved") or []]
+            result["added"] += len(body.get("recordsIdsAdded") or body.get("recordIdsAdded") or [])
+            result["removed"] += len(body.get("recordIdsRemoved") or [])
             result["missing"] += [str(i) for i in body.get("recordIdsMissing") or []]
 
     def iter_members(self, list_id: str | int, *, recent: bool = False, page_size: int = 100) -> Iterator[Any]:

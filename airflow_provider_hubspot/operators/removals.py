@@ -130,12 +130,19 @@ class HubSpotSyncListMembersOperator(HubSpotAddContactsToListOperator):
                     saving = state is not None and (to_add or to_remove or not from_state)
                     if saving and state:
                         self._mark_changing(state, sets, rebuild=not from_state)
-                    client.lists.add_and_remove(list_id, sets.keys("adding"), sets.keys("removing"))
-                    outcome.count("added", to_add)
+                    changed = client.lists.add_and_remove(list_id, sets.keys("adding"), sets.keys("removing"))
+                    sets.add("missing", changed["missing"])  # ids HubSpot has no contact for
+                    missing = sets.common("adding", "missing")
+                    for record_id in sets.both("adding", "missing") if missing else ():
+                        rejects.write([Rejection(-1, {"record_id": record_id}, f"no contact has record id {record_id}",
+                                                 "NOT_FOUND")])
+                    outcome.count("added", to_add - missing)
+                    outcome.count("not_found", missing)
                     extra["removed"] = to_remove
                     if saving and state:  # the changes are done: the state holds the source's members
-                        state.record((key, MEMBER, key) for key in sets.keys("adding"))
+                        state.record((key, MEMBER, key) for key in sets.only_in("adding", "missing"))
                         state.forget(sets.keys("removing"))
+                        state.forget(sets.keys("missing"))
                         extra["state_keys"] = state.commit()
                     elif state is not None:  # nothing changed: the state stays as it is
                         extra["state_keys"] = state.keys_at_start

@@ -89,11 +89,17 @@ def test_mirror_reports_members_not_found_and_invalid(emu, tmp_path):
     vids = _contacts(emu, 5)
     list_id = emu.state.create_list("Small")[1]
     emu.state.add_list_members(list_id, vids[:3])
-    members = [vids[0], vids[1], vids[3], "ghost@example.com", "??", "P0@EXAMPLE.COM"]
+    members = [vids[0], vids[1], vids[3], "ghost@example.com", "??", "P0@EXAMPLE.COM", 999_999]
     result = _mirror(list_id, members, max_removed=1, rejects_path=str(tmp_path / "r.jsonl"))
     assert sorted(emu.state.list_members(list_id)) == sorted([vids[0], vids[1], vids[3]])
     assert (result["added"], result["removed"], result["not_found"], result["invalid"], result["duplicates"]) == (
-        1, 1, 1, 1, 1)
+        1, 1, 2, 1, 1), "a record id HubSpot has no contact for is not_found, not added"
+    assert result["received"] == sum(result[k] for k in HubSpotSyncListMembersOperator.outcome_keys)
+    listed = {r["code"]: r for r in read_jsonl(tmp_path / "r.jsonl")}
+    assert listed["NOT_FOUND"]["record"] in ({"record_id": "999999"}, {"email": "ghost@example.com"})
+    assert sorted(r["code"] for r in read_jsonl(tmp_path / "r.jsonl")) == ["INVALID_MEMBER", "NOT_FOUND", "NOT_FOUND"]
+    with_state = _mirror(list_id, members, max_removed=1, state_path=str(tmp_path / "m.state"))
+    assert (with_state["not_found"], with_state["state_keys"]) == (2, 3), "the state holds only real members"
 
 
 def test_mirror_killed_part_way_then_rerun_is_exact(emu, big_list, tmp_path):
