@@ -365,6 +365,7 @@ class ChangeFilter:
             # a first run (empty state) has nothing to look up
             stored = iter(self.state.lookup(present) if self.state.keys_at_start else [None] * len(present))
             passed = []
+            unchanged = 0
             with self._lock:
                 for record, key, fp in zip(chunk, keys, fingerprints, strict=True):
                     if key:
@@ -373,11 +374,12 @@ class ChangeFilter:
                         # HubSpot will hold that record's values, not the state's, so this one is sent
                         # too (the last record of a key wins, as without a state).
                         if old == fp and not resend and key not in in_flight:
-                            self.unchanged += 1
+                            unchanged += 1
                             continue
                         pending[record.index] = (key, fp, old is not None)
                         in_flight[key] = in_flight.get(key, 0) + 1
                     passed.append(record)
+                self.unchanged += unchanged
             yield from passed
 
     def settle(self, batch: Sequence[Any], outcome: Any) -> None:
