@@ -49,18 +49,10 @@ class ListIds(NamedTuple):
 
 
 class ContactList:
-    __slots__ = (
-        "created_ms",
-        "deleted",
-        "filters",
-        "ils_id",
-        "legacy_id",
-        "members",
-        "name",
-        "object_type_id",
-        "processing_type",
-        "updated_ms",
-    )
+    """A list with its two ids; ``members`` maps vids to when they were added, in the order added."""
+
+    __slots__ = ("created_ms", "deleted", "filters", "ils_id", "legacy_id", "members", "name", "object_type_id",
+                 "processing_type", "updated_ms")
 
     def __init__(self, legacy_id: int, ils_id: int, name: str, processing_type: str, now: int) -> None:
         self.legacy_id = legacy_id
@@ -79,28 +71,13 @@ class ContactList:
         return self.processing_type == "DYNAMIC"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "legacy_id": self.legacy_id,
-            "ils_id": self.ils_id,
-            "name": self.name,
-            "processing_type": self.processing_type,
-            "created_ms": self.created_ms,
-            "updated_ms": self.updated_ms,
-            "members": [[vid, ts] for vid, ts in self.members.items()],
-            "filters": self.filters,
-            "deleted": self.deleted,
-            "object_type_id": self.object_type_id,
-        }
+        return {**{name: getattr(self, name) for name in self.__slots__},
+                "members": [[vid, ts] for vid, ts in self.members.items()]}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ContactList:
-        lst = cls(
-            int(data["legacy_id"]),
-            int(data["ils_id"]),
-            str(data["name"]),
-            str(data.get("processing_type", "MANUAL")),
-            int(data.get("created_ms", 0)),
-        )
+        lst = cls(int(data["legacy_id"]), int(data["ils_id"]), str(data["name"]),
+                  str(data.get("processing_type", "MANUAL")), int(data.get("created_ms", 0)))
         lst.updated_ms = int(data.get("updated_ms", lst.created_ms))
         lst.members = {int(vid): int(ts) for vid, ts in data.get("members", [])}
         lst.filters = data.get("filters", [])
