@@ -62,10 +62,12 @@ def fingerprint(data: Mapping[str, Any]) -> bytes:
 
 @functools.lru_cache(maxsize=8)
 def _lookup_query(count: int) -> str:
-    """Each key's row (or ``NULL``\\s), in the keys' order: the keys are the outer loop of a LEFT JOIN,
-    which SQLite scans in the order they are given, probing the state's key index for each."""
-    return (f"SELECT state.rowid, state.fp FROM (VALUES {','.join(['(?)'] * count)}) AS wanted "
-            "LEFT JOIN state ON state.key = wanted.column1")
+    """Each key's row (or ``NULL``\\s), in the keys' order: each key is numbered in the query text and
+    the rows are ordered by that number (SQLite happens to keep the VALUES order of a LEFT JOIN's outer
+    side, but only ``ORDER BY`` promises it: a fingerprint given to the wrong key would lose an update)."""
+    numbered = ",".join(f"({position},?)" for position in range(count))
+    return (f"SELECT state.rowid, state.fp FROM (VALUES {numbered}) AS wanted "
+            "LEFT JOIN state ON state.key = wanted.column2 ORDER BY wanted.column1")
 
 
 class SyncState:

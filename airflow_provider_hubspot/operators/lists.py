@@ -246,8 +246,10 @@ def _identify(value: Any) -> tuple[str, str]:
         return "invalid", f"row has no vid/record_id/id or email column: {sorted(value)}"
     if isinstance(value, bool):
         return "invalid", f"{value!r} is not a contact id or email"
-    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
-        return "id", str(value).strip()
+    if isinstance(value, int):
+        return "id", str(value)
+    if isinstance(value, str) and value.strip().isdecimal():
+        return "id", str(int(value))  # "007" is record 7, as HubSpot reads it
     if isinstance(value, str) and looks_like_email(value.strip()):
         return "email", value.strip()
     return "invalid", f"{value!r} is neither a numeric contact id nor an email address"

@@ -40,8 +40,8 @@ from airflow_provider_hubspot.operators.lists import MEMBER, HubSpotAddContactsT
 from airflow_provider_hubspot.sync_state import SyncState
 
 RESOLVE_CHUNK = 100
-#: The fingerprint of a mirror state's key whose change was being sent when the run stopped.
-CHANGING = b"changing"
+#: The fingerprints of a mirror state's keys being added / removed (saved before the changes are sent).
+ADDING, REMOVING = b"adding", b"removing"
 
 
 class HubSpotSyncListMembersOperator(HubSpotAddContactsToListOperator):
@@ -106,16 +106,21 @@ class HubSpotSyncListMembersOperator(HubSpotAddContactsToListOperator):
                     outcome.merge(part)
                 from_state = state is not None and state.keys_at_start > 0 and not truthy(self.full_refresh)
                 if from_state and state:
-                    # members the last run left, and keys a killed run was changing (sent again as wanted)
+                    # the members the last run left, and the keys a stopped run was adding or removing:
+                    # whatever HubSpot did with those, they are sent again as the source wants them
                     sets.add("current", state.keys(fingerprint=MEMBER))
-                    sets.add("uncertain", state.keys(fingerprint=CHANGING))
+                    sets.add("half_added", state.keys(fingerprint=ADDING))
+                    sets.add("half_removed", state.keys(fingerprint=REMOVING))
                 else:
                     sets.add("current", (str(m.get("recordId", m.get("vid")))
                                          for m in client.lists.iter_members(list_id, page_size=250)))
                 sets.add("adding", sets.only_in("wanted", "current"))
                 sets.add("removing", sets.only_in("current", "wanted"))
-                sets.add("removing", sets.only_in("uncertain", "wanted"))
-                size, to_add, to_remove = sets.count("current"), sets.count("adding"), sets.count("removing")
+                sets.add("removing", sets.only_in("half_added", "wanted"))
+                sets.add("removing", sets.only_in("half_removed", "wanted"))
+                # members being removed when a run stopped still count in the list's size (for the guard)
+                size = sets.count("current") + sets.count("half_removed")
+                to_add, to_remove = sets.count("adding"), sets.count("removing")
                 outcome.count("already_members", sets.common("wanted", "current"))
                 for record_id in sets.keys("removing") if self.validate_only else ():
                     rejects.write([Rejection(-1, {"record_id": record_id}, "a member of the list but not in the "
@@ -163,14 +168,14 @@ class HubSpotSyncListMembersOperator(HubSpotAddContactsToListOperator):
 
     @staticmethod
     def _mark_changing(state: SyncState, sets: DiskSets, *, rebuild: bool) -> None:
-        """Before sending: save the keys about to change as "changing", so a run killed while sending
-        leaves a state whose next run sends those changes again (adding a member or removing a
-        non-member twice changes nothing)."""
+        """Before sending: save the keys about to be added or removed as such, so a run stopped while
+        sending leaves a state whose next run sends those changes again (adding a member or removing
+        a non-member twice changes nothing). Keys already marked by a stopped run keep their mark."""
         if rebuild:  # the members were read from the list: they become the state
             state.clear()
             state.record((key, MEMBER, key) for key in sets.keys("current"))
-        state.record((key, CHANGING, key) for key in sets.keys("adding"))
-        state.record((key, CHANGING, key) for key in sets.keys("removing"))
+        state.record((key, ADDING, key) for key in sets.keys("adding"))
+        state.record((key, REMOVING, key) for key in sets.only_in("current", "wanted"))
         state.commit()
 
     @contextmanager

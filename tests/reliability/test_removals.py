@@ -167,6 +167,30 @@ def test_mirror_with_a_state_stopped_while_sending_converges_on_the_next_run(emu
     assert _mirror(list_id, vids[:2000], state_path=state)["state_keys"] == 2000
 
 
+def test_a_mirror_stopped_before_its_removals_passes_the_same_guard_when_retried(emu, big_list, tmp_path):
+    """190 removals of 2,000 pass the default 10 % guard; HubSpot refuses the call (daily limit), and the
+    retry with the same input still counts the 190 as members of a 2,000-member list, not of 1,810."""
+    list_id, vids, _ = big_list
+    state = str(tmp_path / "mirror.state")
+    emu.inject_fault("429", path=f"{EDITION.crm_lists}/{list_id}/memberships/add-and-remove", method="PUT",
+                     policy="DAILY")
+    with pytest.raises(AirflowFailException, match="daily"):
+        _mirror(list_id, vids[190:2000], state_path=state)  # first run: reads the list, builds the state
+    assert sorted(emu.state.list_members(list_id)) == sorted(vids[:2000]), "nothing was changed"
+    retried = _mirror(list_id, vids[190:2000], state_path=state)
+    assert (retried["members_read_from"], retried["list_size"], retried["removed"]) == ("state", 2000, 190)
+    assert sorted(emu.state.list_members(list_id)) == sorted(vids[190:2000])
+
+
+def test_record_ids_are_read_as_numbers(emu):
+    vids = _contacts(emu, 2)
+    list_id = emu.state.create_list("Padded")[1]
+    emu.state.add_list_members(list_id, vids)
+    result = _mirror(list_id, [f"00{vids[0]}", str(vids[1])])
+    assert (result["already_members"], result["added"], result["removed"]) == (2, 0, 0)
+    assert sorted(emu.state.list_members(list_id)) == sorted(vids)
+
+
 def _delete(**kwargs: Any) -> dict[str, Any]:
     return HubSpotDeleteObjectsOperator(task_id="delete", **kwargs).execute(CONTEXT)
 
