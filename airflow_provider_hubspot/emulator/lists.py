@@ -31,6 +31,8 @@ Emulator choices where HubSpot's behaviour is UNCERTAIN:
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from itertools import islice
 from typing import Any
 
 from . import bodies
@@ -388,13 +390,15 @@ def ils_memberships(req: Request) -> Response:
         after = int(after_raw) if after_raw else 0
     except ValueError:
         raise v3_error(400, f"Invalid value for after: {after_raw!r}", "VALIDATION_ERROR") from None
-    records = sorted(vid for vid in lst.members if vid > after and state.contact_type.live(vid) is not None)
-    page = records[:limit]
+    vids = lst.members.sorted_vids()
+    live = (vid for vid in islice(vids, bisect_right(vids, after), None) if state.contact_type.live(vid) is not None)
+    page = list(islice(live, limit + 1))  # one more tells whether another page follows
+    more, page = len(page) > limit, page[:limit]
     body: dict[str, Any] = {
         "results": [{"recordId": str(vid), "membershipTimestamp": iso_from_ms(lst.members[vid])} for vid in page],
         "total": len(lst.members),
     }
-    if len(records) > limit:
+    if more:
         body["paging"] = {
             "next": {"after": str(page[-1]), "link": f"{req.emulator.url}{req.path}?after={page[-1]}&limit={limit}"}
         }

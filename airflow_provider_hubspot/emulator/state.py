@@ -48,6 +48,36 @@ class ListIds(NamedTuple):
     list_id: int
 
 
+class Members(dict[int, int]):
+    """A list's members: vid -> when it was added (ms), in the order added, and the vids in sorted
+    order for the memberships pages (kept until the next change, so reading a 1,000,000-member list
+    250 at a time does not sort it 4,000 times)."""
+
+    _sorted: list[int] | None = None
+
+    def __setitem__(self, vid: int, added_ms: int) -> None:
+        if vid not in self:
+            self._sorted = None
+        super().__setitem__(vid, added_ms)
+
+    def __delitem__(self, vid: int) -> None:
+        super().__delitem__(vid)
+        self._sorted = None
+
+    def pop(self, vid: int, *default: Any) -> Any:  # type: ignore[override]
+        self._sorted = None
+        return super().pop(vid, *default)
+
+    def clear(self) -> None:
+        self._sorted = None
+        super().clear()
+
+    def sorted_vids(self) -> list[int]:
+        if self._sorted is None:
+            self._sorted = sorted(self)
+        return self._sorted
+
+
 class ContactList:
     """A list with its two ids; ``members`` maps vids to when they were added, in the order added."""
 
@@ -61,7 +91,7 @@ class ContactList:
         self.processing_type = processing_type
         self.created_ms = now
         self.updated_ms = now
-        self.members: dict[int, int] = {}  # vid -> added-at ms, insertion ordered
+        self.members = Members()  # vid -> added-at ms, insertion ordered
         self.filters: Any = []
         self.deleted = False
         self.object_type_id = "0-1"
@@ -79,7 +109,7 @@ class ContactList:
         lst = cls(int(data["legacy_id"]), int(data["ils_id"]), str(data["name"]),
                   str(data.get("processing_type", "MANUAL")), int(data.get("created_ms", 0)))
         lst.updated_ms = int(data.get("updated_ms", lst.created_ms))
-        lst.members = {int(vid): int(ts) for vid, ts in data.get("members", [])}
+        lst.members = Members((int(vid), int(ts)) for vid, ts in data.get("members", []))
         lst.filters = data.get("filters", [])
         lst.deleted = bool(data.get("deleted", False))
         lst.object_type_id = str(data.get("object_type_id", "0-1"))
