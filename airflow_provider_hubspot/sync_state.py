@@ -47,16 +47,22 @@ _join = "\x1f".join
 
 
 def fingerprint(data: Mapping[str, Any]) -> bytes:
-    """A stable 64-bit hash of exactly what would be sent for one record (its mapped properties).
+    """A stable 64-bit hash (BLAKE2b) of exactly what would be sent for one record (its mapped properties).
 
-    The property names in sorted order, then their values in the same order, joined by ``\\x1f``
-    (which JSON text of a name cannot hold): property order does not matter.
+    Hashed: the property names in sorted order, then their values in the same order, joined by
+    ``\\x1f`` — so property order does not matter. When a name or value itself holds ``\\x1f`` (or is
+    not text), the ``repr`` of the same list is hashed instead, behind one more ``\\x1f`` than the
+    joined form can have: different records never share the hashed text.
     """
     names = sorted(data)
-    try:  # mapped values are text: join them in C
-        text = _join([*names, *map(data.__getitem__, names)])
+    parts = [*names, *map(data.__getitem__, names)]
+    try:
+        text = _join(parts)  # mapped values are text: joined in C
+        plain = text.count("\x1f") == len(parts) - 1
     except TypeError:  # a value that is not text
-        text = _join([*names, *(str(data[name]) for name in names)])
+        plain = False
+    if not plain:
+        text = "\x1f" * len(parts) + repr(parts)
     return blake2b(text.encode(), digest_size=8).digest()
 
 

@@ -255,6 +255,19 @@ def test_keys_added_by_a_run_are_never_reported_removed(tmp_path):
         assert [key for key, _ in state.unseen()] == ["b", "c"]
 
 
+def test_fingerprints_tell_records_apart_whatever_their_text():
+    """Values holding the separator, non-text values, and moved boundaries never share a fingerprint;
+    the order of properties does not matter."""
+    from airflow_provider_hubspot.sync_state import fingerprint
+
+    records = [{"firstname": "Ann\x1fB", "lastname": "C"}, {"firstname": "Ann", "lastname": "B\x1fC"},
+               {"a": "x", "b": "y"}, {"a": "b\x1fx\x1fy"}, {"a": "1"}, {"a": 1}, {"a": "x\x1f"}, {"a\x1f": "x"},
+               {"a": "x", "b": ""}, {"a": "x"}]
+    assert len({fingerprint(r) for r in records}) == len(records)
+    assert fingerprint({"a": "1", "b": "2"}) == fingerprint({"b": "2", "a": "1"})
+    assert len(fingerprint({"a": "1"})) == 8
+
+
 def test_lookups_answer_in_the_order_asked_with_repeats_and_misses(tmp_path):
     """Each key looked up gets its own stored fingerprint, whatever the order, repeats and missing keys."""
     import random
