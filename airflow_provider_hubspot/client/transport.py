@@ -512,6 +512,10 @@ class Transport:
             return HubSpotNotFoundError(message, **kwargs)
         if status == 409:
             return HubSpotConflictError(message, **kwargs)
+        if status == 414:
+            return HubSpotValidationError(
+                "HubSpot refused the request because its URL is too long (414 Request-URI Too Large): ask for "
+                "fewer properties or ids per request (e.g. name the properties you need instead of all).", **kwargs)
         return HubSpotValidationError(message, **kwargs)
 
     def _wait(self, state: RetryCallState) -> float:

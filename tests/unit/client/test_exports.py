@@ -143,6 +143,23 @@ def test_a_list_read_of_more_properties_than_fit_a_url_reads_them_in_the_body(fa
     assert len(reads) == 3 and all(r.json["properties"] == many for r in reads)
 
 
+def test_a_url_past_hubspots_limit_is_refused_with_a_clear_error(fast, monkeypatch):
+    """Without the batch-read detour, the same properties make a URL HubSpot's edge refuses (414, HTML):
+    the emulator refuses it too, and the error says what to do (no retry: it cannot succeed)."""
+    from airflow_provider_hubspot.client import exports
+    from airflow_provider_hubspot.client.errors import HubSpotValidationError
+
+    emu, client = fast
+    _seed(emu, 3)
+    monkeypatch.setattr(exports, "MAX_URL_PROPERTIES_CHARS", 1_000_000)
+    many = [f"custom_score_of_the_account_{i:04d}" for i in range(300)]
+    mark = len(emu.requests)
+    with pytest.raises(HubSpotValidationError, match="URL is too long") as raised:
+        list(read_all(ObjectReader.of(client, "contacts"), many))
+    assert raised.value.status == 414
+    assert [r.status for r in emu.requests[mark:]] == [414], "refused once, not retried"
+
+
 def test_full_read_with_keyset_search_and_lanes(fast):
     emu, client = fast
     _seed(emu, 3000)
