@@ -34,7 +34,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
-import spawn  # noqa: E402
+import harness  # noqa: E402
 
 from airflow_provider_hubspot.emulator import HubSpotEmulator  # noqa: E402
 
@@ -65,7 +65,7 @@ def make_csv(path: Path, rows: int, *, changed_every: int | None = None) -> Path
 
 
 def run_client(config: dict[str, Any], emu: HubSpotEmulator, run_dir: Path, rate_limit: int) -> dict[str, Any]:
-    return spawn.run_client(HERE / "clients" / "change_only.py", config, run_dir, env=spawn.client_env(
+    return harness.run_client(HERE / "clients" / "change_only.py", config, run_dir, env=harness.client_env(
         run_dir, url=emu.url, token=emu.token, conn_extra={"rate_limit": rate_limit}))
 
 
@@ -208,12 +208,7 @@ def render(results: dict[str, Any]) -> str:
 
 
 def write_readme(block: str) -> None:
-    text = README.read_text(encoding="utf-8")
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-    else:
-        text += "\n## Change-only syncs\n\n" + block + "\n"
-    README.write_text(text, encoding="utf-8")
+    harness.write_readme_block(README, BEGIN, END, block, "Change-only syncs")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,7 +30,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
-import spawn  # noqa: E402
+import harness  # noqa: E402
 
 from airflow_provider_hubspot.emulator import HubSpotEmulator  # noqa: E402
 
@@ -55,8 +55,8 @@ def seed(emu: HubSpotEmulator, count: int) -> None:
 
 def run_client(kwargs: dict[str, Any], emu: HubSpotEmulator, run_dir: Path, *, rate_limit: int,
                search_rate: int) -> dict[str, Any]:
-    return spawn.run_client(HERE / "clients" / "export.py", {"kwargs": kwargs}, run_dir, timeout=7200,
-                            env=spawn.client_env(run_dir, url=emu.url, token=emu.token, conn_extra={
+    return harness.run_client(HERE / "clients" / "export.py", {"kwargs": kwargs}, run_dir, timeout=7200,
+                            env=harness.client_env(run_dir, url=emu.url, token=emu.token, conn_extra={
                                 "rate_limit": rate_limit, "search_rate_limit": search_rate}))
 
 
@@ -154,12 +154,7 @@ def render(results: dict[str, Any]) -> str:
 
 
 def write_readme(block: str) -> None:
-    text = README.read_text(encoding="utf-8")
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-    else:
-        text += "\n## Exports\n\n" + block + "\n"
-    README.write_text(text, encoding="utf-8")
+    harness.write_readme_block(README, BEGIN, END, block, "Exports")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,7 +30,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-import spawn  # noqa: E402
+import harness  # noqa: E402
 
 from airflow_provider_hubspot.emulator import HubSpotEmulator  # noqa: E402
 
@@ -56,7 +56,7 @@ def emulator() -> HubSpotEmulator:
 
 def run_client(config: dict[str, Any], work: Path, name: str) -> dict[str, Any]:
     run_dir = work / name
-    return spawn.run_client(HERE / "clients" / "objects.py", config, run_dir, timeout=1800, env=spawn.client_env(
+    return harness.run_client(HERE / "clients" / "objects.py", config, run_dir, timeout=1800, env=harness.client_env(
         run_dir, url=config["url"], token=config["token"], conn_extra={"rate_limit": RATE}))
 
 

@@ -29,7 +29,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
-import spawn  # noqa: E402
+import harness  # noqa: E402
 from run import make_csv  # noqa: E402
 
 from airflow_provider_hubspot.emulator import HubSpotEmulator  # noqa: E402
@@ -85,7 +85,7 @@ def run_case(processes: int, rows: int, backend: bool, work: Path) -> dict[str, 
             path.write_text(json.dumps(cfg), encoding="utf-8")
             procs.append(subprocess.Popen([sys.executable, str(HERE / "clients" / "parallel.py"), str(path),
                                            str(path.with_suffix(".result.json"))], cwd=HERE / "clients",
-                                          env=spawn.client_env(work), stderr=subprocess.DEVNULL))
+                                          env=harness.client_env(work), stderr=subprocess.DEVNULL))
         for proc in procs:
             if proc.wait(timeout=1800) != 0:
                 raise RuntimeError(f"a client exited with {proc.returncode}")

@@ -1,10 +1,11 @@
-"""Run one benchmark client in its own process (so its CPU, wall time and peak RSS are its own).
+"""What the benchmark scripts share: running a client in its own process, and their README blocks.
 
-Every benchmark script (``run.py``, ``change_only.py``, ``export.py``, ``objects.py``) starts its
-clients through :func:`run_client`: a config file in, a result file out, the client's output in
-``client.log``. The client gets a clean environment — no ``AIRFLOW_*`` / ``PYTHON*`` variables of
-this shell — with its own ``AIRFLOW_HOME``, the emulator as the ``hubspot_default`` connection, and
-``PYTHONPATH`` pointing at this checkout, so it measures the code the benchmark runs from.
+Each client runs in its own process, so its CPU, wall time and peak RSS are its own. Every script
+(``run.py``, ``change_only.py``, ``export.py``, ``objects.py``) starts its clients through
+:func:`run_client`: a config file in, a result file out, the client's output in ``client.log``. The
+client gets a clean environment — no ``AIRFLOW_*`` / ``PYTHON*`` variables of this shell — with its
+own ``AIRFLOW_HOME``, the emulator as the ``hubspot_default`` connection, and ``PYTHONPATH``
+pointing at this checkout, so it measures the code the benchmark runs from.
 """
 
 from __future__ import annotations
@@ -50,3 +51,14 @@ def run_client(script: Path, config: dict[str, Any], run_dir: Path, *, env: dict
         tail = log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
         raise RuntimeError(f"{run_dir.name}: {script.name} exited with {proc.returncode}\n{tail}")
     return json.loads(result_path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def write_readme_block(readme: Path, begin: str, end: str, block: str, heading: str) -> None:
+    """Replace the text from ``begin`` to ``end`` in ``readme`` by ``block`` (which holds both marks), or
+    append ``block`` under ``## heading`` when the marks are not there yet."""
+    text = readme.read_text(encoding="utf-8") if readme.exists() else "# Benchmarks\n"
+    if begin in text and end in text:
+        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip() + f"\n\n## {heading}\n\n{block}\n"
+    readme.write_text(text, encoding="utf-8")
