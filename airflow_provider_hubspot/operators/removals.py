@@ -104,53 +104,20 @@ class HubSpotSyncListMembersOperator(HubSpotAddContactsToListOperator):
                     part = self._resolve(client, chunk, sets)
                     rejects.write(part.rejections)
                     outcome.merge(part)
-                from_state = state is not None and state.keys_at_start > 0 and not truthy(self.full_refresh)
-                if from_state and state:
-                    # the members the last run left, and the keys a stopped run was adding or removing:
-                    # whatever HubSpot did with those, they are sent again as the source wants them
-                    sets.add("current", state.keys(fingerprint=MEMBER))
-                    sets.add("half_added", state.keys(fingerprint=ADDING))
-                    sets.add("half_removed", state.keys(fingerprint=REMOVING))
-                else:
-                    sets.add("current", (str(m.get("recordId", m.get("vid")))
-                                         for m in client.lists.iter_members(list_id, page_size=250)))
-                sets.add("adding", sets.only_in("wanted", "current"))
-                sets.add("removing", sets.only_in("current", "wanted"))
-                sets.add("removing", sets.only_in("half_added", "wanted"))
-                sets.add("removing", sets.only_in("half_removed", "wanted"))
-                # members being removed when a run stopped still count in the list's size (for the guard)
-                size = sets.count("current") + sets.count("half_removed")
-                to_add, to_remove = sets.count("adding"), sets.count("removing")
+                from_state = self._read_current(client, list_id, state, sets)
+                size, to_add, to_remove = self._plan(sets)
                 outcome.count("already_members", sets.common("wanted", "current"))
-                for record_id in sets.keys("removing") if self.validate_only else ():
-                    rejects.write([Rejection(-1, {"record_id": record_id}, "a member of the list but not in the "
-                                             "source: would be removed (dry run)", WOULD_REMOVE)])
                 extra: dict[str, Any] = {"members_read_from": "state" if from_state else "list"}
                 if self.validate_only:
+                    for record_id in sets.keys("removing"):
+                        rejects.write([Rejection(-1, {"record_id": record_id}, "a member of the list but not in the "
+                                                 "source: would be removed (dry run)", WOULD_REMOVE)])
                     outcome.count("would_add", to_add)
                     extra.update(would_remove=to_remove,
                                  within_max_removed=to_remove <= allowed_removals(self.max_removed, size))
                 else:
                     check_removals(to_remove, size, self.max_removed, what="members", where=f"list {list_id}")
-                    saving = state is not None and (to_add or to_remove or not from_state)
-                    if saving and state:
-                        self._mark_changing(state, sets, rebuild=not from_state)
-                    changed = client.lists.add_and_remove(list_id, sets.keys("adding"), sets.keys("removing"))
-                    sets.add("missing", changed["missing"])  # ids HubSpot has no contact for
-                    missing = sets.common("adding", "missing")
-                    for record_id in sets.both("adding", "missing") if missing else ():
-                        rejects.write([Rejection(-1, {"record_id": record_id}, f"no contact has record id {record_id}",
-                                                 "NOT_FOUND")])
-                    outcome.count("added", to_add - missing)
-                    outcome.count("not_found", missing)
-                    extra["removed"] = to_remove
-                    if saving and state:  # the changes are done: the state holds the source's members
-                        state.record((key, MEMBER, key) for key in sets.only_in("adding", "missing"))
-                        state.forget(sets.keys("removing"))
-                        state.forget(sets.keys("missing"))
-                        extra["state_keys"] = state.commit()
-                    elif state is not None:  # nothing changed: the state stays as it is
-                        extra["state_keys"] = state.keys_at_start
+                    extra.update(self._apply(client, list_id, sets, state, from_state, rejects, outcome))
             except RemovalGuardError as exc:
                 raise AirflowFailException(f"{doing}: {exc}") from None
             finally:
@@ -165,6 +132,55 @@ class HubSpotSyncListMembersOperator(HubSpotAddContactsToListOperator):
             check_max_rejected(self.max_rejected, outcome.rejected, members.count, rejects.written_path,
                                rejects.samples)
         return result
+
+    def _read_current(self, client: Any, list_id: str, state: SyncState | None, sets: DiskSets) -> bool:
+        """Fill the ``current`` set (and, from a state, ``half_added`` / ``half_removed``); return whether the
+        state replaced reading the list."""
+        if state is None or not state.keys_at_start or truthy(self.full_refresh):
+            sets.add("current", (str(m.get("recordId", m.get("vid")))
+                                 for m in client.lists.iter_members(list_id, page_size=250)))
+            return False
+        # the members the last run left, and the keys a stopped run was adding or removing: whatever
+        # HubSpot did with those, they are sent again as the source wants them
+        sets.add("current", state.keys(fingerprint=MEMBER))
+        sets.add("half_added", state.keys(fingerprint=ADDING))
+        sets.add("half_removed", state.keys(fingerprint=REMOVING))
+        return True
+
+    @staticmethod
+    def _plan(sets: DiskSets) -> tuple[int, int, int]:
+        """Fill ``adding`` and ``removing``; return the list's size (for the guard) and both counts."""
+        sets.add("adding", sets.only_in("wanted", "current"))
+        for held in ("current", "half_added", "half_removed"):
+            sets.add("removing", sets.only_in(held, "wanted"))
+        # members being removed when a run stopped still count in the list's size
+        size = sets.count("current") + sets.count("half_removed")
+        return size, sets.count("adding"), sets.count("removing")
+
+    def _apply(self, client: Any, list_id: str, sets: DiskSets, state: SyncState | None, from_state: bool,
+               rejects: RejectsFile, outcome: BatchOutcome) -> dict[str, Any]:
+        """Send the adds and removals (the state marked first, settled after); return the summary's extras."""
+        to_add, to_remove = sets.count("adding"), sets.count("removing")
+        saving = state is not None and bool(to_add or to_remove or not from_state)
+        if saving and state:
+            self._mark_changing(state, sets, rebuild=not from_state)
+        changed = client.lists.add_and_remove(list_id, sets.keys("adding"), sets.keys("removing"))
+        sets.add("missing", changed["missing"])  # ids HubSpot has no contact for
+        for record_id in sets.both("adding", "missing"):
+            rejects.write([Rejection(-1, {"record_id": record_id}, f"no contact has record id {record_id}",
+                                     "NOT_FOUND")])
+        missing = sets.common("adding", "missing")
+        outcome.count("added", to_add - missing)
+        outcome.count("not_found", missing)
+        extra: dict[str, Any] = {"removed": to_remove}
+        if saving and state:  # the changes are done: the state holds the source's members
+            state.record((key, MEMBER, key) for key in sets.only_in("adding", "missing"))
+            state.forget(sets.keys("removing"))
+            state.forget(sets.keys("missing"))
+            extra["state_keys"] = state.commit()
+        elif state is not None:  # nothing changed: the state stays as it is
+            extra["state_keys"] = state.keys_at_start
+        return extra
 
     @staticmethod
     def _mark_changing(state: SyncState, sets: DiskSets, *, rebuild: bool) -> None:
