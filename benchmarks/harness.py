@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +63,19 @@ def write_readme_block(readme: Path, begin: str, end: str, block: str, heading: 
     else:
         text = text.rstrip() + f"\n\n## {heading}\n\n{block}\n"
     readme.write_text(text, encoding="utf-8")
+
+
+def sustained_rate(stamps: list[float], window_requests: int, per_request: float) -> float | None:
+    """Records per second over rolling spans of ``window_requests`` accepted requests.
+
+    HubSpot's rule is "at most R requests in any window", i.e. accepted request k+R arrives at least one
+    window after accepted request k. A client's steady rate is therefore R / mean(t[k+R] - t[k]) x records
+    per request: it cannot exceed the bound (but for a few ms of latency jitter) and is not inflated by
+    the first, free window of a run. ``None`` when no more than R requests were accepted (the window
+    never filled, e.g. a ``--quick`` run).
+    """
+    stamps = sorted(stamps)
+    if len(stamps) <= window_requests:
+        return None
+    spans = [stamps[k + window_requests] - stamps[k] for k in range(len(stamps) - window_requests)]
+    return window_requests / statistics.fmean(spans) * per_request

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -36,15 +35,6 @@ from airflow_provider_hubspot.emulator import HubSpotEmulator  # noqa: E402
 
 RATE, WINDOW_S, BATCH, ASSOCIATION_BATCH = 190, 10.0, 100, 1_000
 INDUSTRIES = ("Retail", "Logistics", "Software", "Manufacturing", "Finance", "Healthcare")
-
-
-def sustained(stamps: list[float], per_request: float) -> float | None:
-    """R / mean(t[k+R] - t[k]) x records per request; ``None`` when the window never filled."""
-    stamps = sorted(stamps)
-    if len(stamps) <= RATE:
-        return None
-    spans = [stamps[k + RATE] - stamps[k] for k in range(len(stamps) - RATE)]
-    return RATE / statistics.fmean(spans) * per_request
 
 
 def emulator() -> HubSpotEmulator:
@@ -73,7 +63,7 @@ def companies_at_the_bound(rows: int, work: Path) -> dict[str, Any]:
                              "max_concurrency": 8}, work, "companies")
         accepted = [r.timestamp for r in emu.requests
                     if r.path.endswith("/companies/batch/upsert") and 200 <= r.status < 300]
-        rate = sustained(accepted, BATCH)
+        rate = harness.sustained_rate(accepted, RATE, BATCH)
         bound = RATE * BATCH / WINDOW_S
         stats = dict(emu.stats)
         return {"id": "companies-at-the-bound", "companies": rows, "written": len(emu.state.objects("companies")),
@@ -101,7 +91,7 @@ def associations(pairs: int, work: Path, name: str) -> dict[str, Any]:
         batches = [r for r in emu.requests if r.path.endswith("/batch/create") and 200 <= r.status < 300]
         requests_needed = pairs / ASSOCIATION_BATCH
         limit_s = 1.05 * requests_needed / (RATE / WINDOW_S)
-        rate = sustained([r.timestamp for r in batches], ASSOCIATION_BATCH)
+        rate = harness.sustained_rate([r.timestamp for r in batches], RATE, ASSOCIATION_BATCH)
         bound = RATE * ASSOCIATION_BATCH / WINDOW_S
         stored = sum(len(targets) for targets in emu.state.store.associations.edges.get(("0-1", "0-2"), {}).values())
         return {"id": name, "pairs": pairs, "associated": result["summary"].get("associated"),

@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,12 +46,6 @@ def ensure_redis_server() -> str:
     subprocess.run(["apt-get", "install", "-y", "-qq", "redis-server"], check=True,
                    env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
     return shutil.which("redis-server") or "redis-server"
-
-
-def sustained_contacts_per_s(accepted: list[float]) -> float:
-    """R / mean(t[k+R] - t[k]) x records per request over the accepted writes' sorted arrival times."""
-    spans = [accepted[k + RATE] - accepted[k] for k in range(len(accepted) - RATE)]
-    return RATE / statistics.fmean(spans) * BATCH
 
 
 def free_port() -> int:
@@ -92,15 +85,16 @@ def run_case(processes: int, rows: int, backend: bool, work: Path) -> dict[str, 
         results = [json.loads((work / f"cfg-{processes}-{backend}-{i}.result.json").read_text())
                    for i in range(processes)]
         accepted = sorted(r.timestamp for r in emu.requests if r.method == "POST" and 200 <= r.status < 300)
-        sustained = sustained_contacts_per_s(accepted)
+        sustained = harness.sustained_rate(accepted, RATE, BATCH)
+        bound = RATE * BATCH / WINDOW_S
         stats = dict(emu.stats)
         return {
             "id": f"{processes}-process{'es' if processes > 1 else ''}-{'backend' if backend else 'no-backend'}",
             "processes": processes, "backend": backend, "contacts": rows, "written": emu.state.count_contacts(),
             "requests": stats["requests"], "http_429": stats["429"],
             "per_1000_requests_429": round(1000 * stats["429"] / stats["requests"], 2),
-            "sustained_contacts_per_s": round(sustained, 1), "bound": RATE * BATCH / WINDOW_S,
-            "share_of_bound": round(sustained / (RATE * BATCH / WINDOW_S), 3),
+            "sustained_contacts_per_s": round(sustained, 1) if sustained else None, "bound": bound,
+            "share_of_bound": round(sustained / bound, 3) if sustained else None,
             "wall_s": round(max(r["wall_s"] for r in results), 1),
             "backend_failures": sum(r.get("backend_failures") or 0 for r in results),
         }
@@ -123,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in runs:
         setup = f"{r['processes']} process{'es' if r['processes'] > 1 else ''}" + (
             ", shared backend" if r["backend"] else (", no backend" if r["processes"] > 1 else ""))
-        print(f"| {setup} | {r['contacts']:,} | {r['share_of_bound']:.3f} | {r['requests']} | {r['http_429']} | "
+        share = "—" if r["share_of_bound"] is None else f"{r['share_of_bound']:.3f}"  # None: window never filled
+        print(f"| {setup} | {r['contacts']:,} | {share} | {r['requests']} | {r['http_429']} | "
               f"{r['per_1000_requests_429']:.1f} |")
     if not args.quick:
         (HERE / "results-parallel.json").write_text(json.dumps({"runs": runs}, indent=1), encoding="utf-8")

@@ -379,25 +379,11 @@ def longest_gap(emu: HubSpotEmulator) -> float | None:
 
 
 def sustained_rate(emu: HubSpotEmulator, rate_limit: int) -> float | None:
-    """Contacts per second the emulator accepted, over rolling spans of ``rate_limit`` requests.
-
-    HubSpot's rule is "at most R requests in any 10 s", i.e. accepted request k+R comes at least 10 s
-    after accepted request k. The steady rate of a client is therefore R / mean(t[k+R] - t[k]) over
-    its accepted write requests; this cannot exceed the bound R/10 s (except for a few ms of latency
-    jitter, since t is the arrival time) and is not inflated by the first, free window of a run.
-    ``None`` when the run sent no more than R accepted requests (the window never filled).
-    """
+    """Contacts per second the emulator accepted (:func:`harness.sustained_rate` over the accepted write
+    requests, at their mean batch size); ``None`` when the window never filled."""
     accepted = [r for r in emu.requests if r.method == "POST" and 200 <= r.status < 300]
-    if len(accepted) <= rate_limit:
-        return None
-    accepted.sort(key=lambda r: r.timestamp)
-    stamps = [r.timestamp for r in accepted]
-    sizes = []
-    for r in accepted:
-        body = r.json
-        sizes.append(len(body["inputs"]) if isinstance(body, dict) else len(body or []))
-    spans = [stamps[k + rate_limit] - stamps[k] for k in range(len(stamps) - rate_limit)]
-    return rate_limit / statistics.fmean(spans) * statistics.fmean(sizes)
+    sizes = [len(r.json["inputs"]) if isinstance(r.json, dict) else len(r.json or []) for r in accepted]
+    return harness.sustained_rate([r.timestamp for r in accepted], rate_limit, statistics.fmean(sizes or [0]))
 
 
 # ---------------------------------------------------------------------------------------------- report

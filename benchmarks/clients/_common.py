@@ -111,3 +111,23 @@ def write_result(path: str, result: dict[str, Any]) -> None:
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(result, handle, indent=1, default=str)
     os.replace(tmp, path)
+
+
+def measured_upsert(client: Any, records: list[Any], **options: Any) -> dict[str, Any]:
+    """``client.contacts.upsert(records, **options)`` metered: wall, CPU, RSS, what was written, the
+    client's request counters and the outcome's counts (clients of our provider only)."""
+    meter = Meter()
+    meter.start()
+    outcome = client.contacts.upsert(records, **options)
+    measured = meter.stop()
+    counts = dict(outcome.counts)
+    stats = client.stats
+    return {
+        **measured,
+        "records_in": len(records),
+        "written": counts.get("created", 0) + counts.get("updated", 0) + counts.get("upserted", 0),
+        "client_requests": stats["requests"],
+        "client_retries": stats["retries"],
+        "client_429s": stats["rate_limited"],
+        "summary": {**counts, "rejected": len(outcome.rejections)},
+    }

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from _common import Meter, iter_csv, load_config, write_result
+from _common import Meter, iter_csv, load_config, measured_upsert, write_result
 
 
 def run_operator(config: dict[str, Any]) -> dict[str, Any]:
@@ -54,22 +54,8 @@ def run_client(config: dict[str, Any]) -> dict[str, Any]:
         api_version=config.get("api_version"),
         rate_limit=config["client_rate_limit"],
     )
-    meter = Meter()
-    meter.start()
-    outcome = client.contacts.upsert(records, batch_size=config.get("batch_size"),
-                                     max_concurrency=config["max_concurrency"])
-    measured = meter.stop()
-    counts = dict(outcome.counts)
-    stats = client.stats
-    return {
-        **measured,
-        "records_in": len(records),
-        "written": counts.get("created", 0) + counts.get("updated", 0) + counts.get("upserted", 0),
-        "client_requests": stats["requests"],
-        "client_retries": stats["retries"],
-        "client_429s": stats["rate_limited"],
-        "summary": {**counts, "rejected": len(outcome.rejections)},
-    }
+    return measured_upsert(client, records, batch_size=config.get("batch_size"),
+                           max_concurrency=config["max_concurrency"])
 
 
 def main() -> int:

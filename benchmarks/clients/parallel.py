@@ -14,7 +14,7 @@ import time
 from itertools import islice
 from typing import Any
 
-from _common import Meter, iter_csv, load_config, write_result
+from _common import iter_csv, load_config, measured_upsert, write_result
 
 
 def run(config: dict[str, Any]) -> dict[str, Any]:
@@ -30,22 +30,8 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     delay = config["start_at"] - time.time()
     if delay > 0:
         time.sleep(delay)
-    meter = Meter()
-    meter.start()
-    outcome = client.contacts.upsert(records, max_concurrency=config["max_concurrency"])
-    measured = meter.stop()
-    counts = dict(outcome.counts)
-    stats = client.stats
-    return {
-        **measured,
-        "records_in": len(records),
-        "written": counts.get("created", 0) + counts.get("updated", 0) + counts.get("upserted", 0),
-        "client_requests": stats["requests"],
-        "client_retries": stats["retries"],
-        "client_429s": stats["rate_limited"],
-        "backend_failures": client.transport.limiter.backend_failures,
-        "summary": {**counts, "rejected": len(outcome.rejections)},
-    }
+    result = measured_upsert(client, records, max_concurrency=config["max_concurrency"])
+    return {**result, "backend_failures": client.transport.limiter.backend_failures}
 
 
 def main() -> int:
